@@ -1,0 +1,39 @@
+"""Settings from the environment (prefix SUBSTORE_). No I/O: nothing connects here."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SUBSTORE_", extra="ignore")
+
+    # Unset: run the embedded PostgreSQL with its data in data_dir.
+    database_url: str | None = None
+    data_dir: Path = Path(".substore")
+    default_region: str = "US"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, url: str | None) -> str | None:
+        if url and not url.startswith(_URL_SCHEMES):
+            raise ValueError("must be a PostgreSQL URL: postgresql://user:pass@host:5432/db")
+        return url or None
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper_region(cls, region: str) -> str:
+        return region.strip().upper()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

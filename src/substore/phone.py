@@ -1,0 +1,321 @@
+"""Normalisation of whatever a CRM calls a phone number to canonical E.164.
+
+Pure functions over phonenumbers; no I/O. The rules are DESIGN.md's "Phone
+normalisation" (numbered 1-7 below); phonenumbers' exceptions never leave this
+module: every refusal is a `PhoneNumberError` with a `reason`.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import lru_cache
+from typing import NamedTuple
+
+import phonenumbers
+from phonenumbers import PhoneNumber, PhoneNumberType, shortnumberinfo
+from phonenumbers.phonemetadata import PhoneMetadata
+from phonenumbers.phonenumberutil import (
+    NumberParseException,
+    ValidationResult,
+    _number_type_helper,
+)
+
+from substore.errors import ErrorCode, PhoneNumberError, PhoneReason, UserError
+
+NORMALIZER_VERSION = phonenumbers.__version__
+MAX_E164_DIGITS = 15
+
+_E164 = re.compile(r"\+[0-9]{1,15}")
+_PLUS_SIGNS = ("+", "\uff0b")  # ASCII and full-width plus
+_INT_HINT = " Integers lose leading zeros: send the number as a string, or as e164Number."
+
+
+class CountryCodeSource(StrEnum):
+    PLUS_SIGN = "PLUS_SIGN"
+    IDD = "IDD"
+    NUMBER_WITHOUT_PLUS = "NUMBER_WITHOUT_PLUS"
+    DEFAULT_REGION = "DEFAULT_REGION"
+    INFERRED = "INFERRED"
+
+
+_SOURCES = {
+    phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN: CountryCodeSource.PLUS_SIGN,
+    phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_IDD: CountryCodeSource.IDD,
+    phonenumbers.CountryCodeSource.FROM_NUMBER_WITHOUT_PLUS_SIGN: (
+        CountryCodeSource.NUMBER_WITHOUT_PLUS
+    ),
+    phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY: CountryCodeSource.DEFAULT_REGION,
+}
+
+NUMBER_TYPES: dict[int, str] = {
+    value: name
+    for name, value in vars(PhoneNumberType).items()
+    if name.isupper() and isinstance(value, int)
+}
+
+_POSSIBILITY = {
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: (PhoneReason.LOCAL_ONLY, "is a local number"),
+    ValidationResult.INVALID_COUNTRY_CODE: (PhoneReason.INVALID_COUNTRY_CODE, "has no country"),
+    ValidationResult.TOO_SHORT: (PhoneReason.TOO_SHORT, "is too short"),
+    ValidationResult.TOO_LONG: (PhoneReason.TOO_LONG, "is too long"),
+    ValidationResult.INVALID_LENGTH: (PhoneReason.INVALID_LENGTH, "has an impossible length"),
+}
+
+_PARSE_ERRORS = {
+    NumberParseException.INVALID_COUNTRY_CODE: PhoneReason.INVALID_COUNTRY_CODE,
+    NumberParseException.NOT_A_NUMBER: PhoneReason.NOT_A_NUMBER,
+    NumberParseException.TOO_SHORT_AFTER_IDD: PhoneReason.TOO_SHORT,
+    NumberParseException.TOO_SHORT_NSN: PhoneReason.TOO_SHORT,
+    NumberParseException.TOO_LONG: PhoneReason.TOO_LONG,
+}
+
+
+class NormalizedNumber(NamedTuple):
+    """Rule 7: everything that says what the key is and how it was made.
+
+    A NamedTuple rather than a frozen dataclass: it is built once per imported row,
+    and a frozen dataclass costs about 10% of the whole normalisation there."""
+
+    e164_number: str
+    number: str  # national significant number; Italian numbers keep their leading 0
+    raw_number: str
+    country_code: int
+    region_code: str | None
+    number_type: str
+    country_code_source: CountryCodeSource
+    default_region: str | None
+    normalizer_version: str = NORMALIZER_VERSION
+    warnings: tuple[UserError, ...] = ()
+
+
+def normalize(
+    number: str | int | None = None,
+    e164_number: str | None = None,
+    *,
+    default_region: str | None = None,
+    strict_country_code: bool = False,
+) -> NormalizedNumber:
+    """Return the canonical E.164 reading of `number` / `e164_number`, or raise."""
+    region = check_region(default_region) if default_region else None
+    number = None if _blank(number) else number
+    if not _blank(e164_number):
+        return _from_e164(e164_number, number, region, strict_country_code)
+    if number is None:
+        raise PhoneNumberError(
+            "Give the subscriber's phone number in number or e164Number.",
+            field=("number",),
+            code=ErrorCode.PARAMETER_REQUIRED,
+        )
+    return _from_number(number, region, strict_country_code)
+
+
+@lru_cache(maxsize=512)
+def check_region(code: str) -> str:
+    """An ISO 3166-1 alpha-2 code phonenumbers knows, upper-cased; else raise."""
+    upper = code.strip().upper() if isinstance(code, str) else ""
+    if upper not in phonenumbers.SUPPORTED_REGIONS:
+        raise PhoneNumberError(
+            f"{code!r} is not a supported ISO 3166-1 alpha-2 region code (e.g. US, GB, DE).",
+            field=("defaultRegion",),
+            code=ErrorCode.INVALID_COUNTRYCODE_FORMAT,
+        )
+    return upper
+
+
+def _blank(value: object) -> bool:
+    return value is None or (type(value) is str and not value.strip())
+
+
+def _from_e164(
+    e164_number: object, number: object, region: str | None, strict: bool
+) -> NormalizedNumber:
+    """Rule 2: e164Number wins over number; a disagreeing number is a warning."""
+    text = e164_number.strip() if isinstance(e164_number, str) else None
+    if text is None or not _E164.fullmatch(text):
+        raise PhoneNumberError(
+            f"e164Number {e164_number!r} is not E.164: write '+' then the country code "
+            "and number, digits only, at most 15 digits (e.g. +14155550123).",
+            field=("e164Number",),
+            reason=PhoneReason.NOT_E164,
+        )
+    parsed = _parse(text, None, field_name="e164Number")
+    raw = text if number is None else _raw(number)
+    result = _accept(parsed, raw, region, CountryCodeSource.PLUS_SIGN, "e164Number")
+    warning = None if number is None else _mismatch(number, result.e164_number, region, strict)
+    if warning is None:
+        return result
+    return result._replace(warnings=(warning,))
+
+
+def _mismatch(number: object, e164: str, region: str | None, strict: bool) -> UserError | None:
+    try:
+        other = _from_number(number, region, strict).e164_number
+    except PhoneNumberError as error:
+        other, detail = None, f"could not be read ({error.reason})"
+    else:
+        detail = f"reads as {other}"
+    if other == e164:
+        return None
+    return UserError(
+        ErrorCode.CONFLICTING_PARAMETERS,
+        f"number {_raw(number)!r} {detail}, but e164Number is {e164}; e164Number was used.",
+        ("number",),
+        PhoneReason.NUMBER_MISMATCH,
+    )
+
+
+def _from_number(number: object, region: str | None, strict: bool) -> NormalizedNumber:
+    """Rules 3-6: read `number` in the default region, else by the documented fallback."""
+    # Strings are nearly every row: keep their path free of extra calls.
+    text, hint = (number, "") if type(number) is str else _number_text(number)
+    try:
+        parsed = _parse(text, region, field_name="number", hint=hint)
+        return _accept(parsed, text, region, None, "number", hint=hint)
+    except PhoneNumberError as error:
+        if strict or error.reason not in _FALLBACK_REASONS:
+            raise
+        inferred = _infer_country_code(text, region)
+        if inferred is None:
+            raise
+        return inferred
+
+
+def _number_text(number: object) -> tuple[str, str]:
+    """Rule 3: an integer is its decimal digits; its message hints at lost zeros."""
+    if isinstance(number, bool) or not isinstance(number, (str, int)):
+        raise PhoneNumberError(
+            f"number must be a string or an integer, not {type(number).__name__}.",
+            field=("number",),
+            reason=PhoneReason.NOT_A_NUMBER,
+        )
+    if isinstance(number, str):
+        return number, ""
+    if number < 0:
+        raise PhoneNumberError(
+            f"number {number} is negative; a phone number has only digits.",
+            field=("number",),
+            reason=PhoneReason.NOT_A_NUMBER,
+        )
+    return str(number), _INT_HINT
+
+
+_FALLBACK_REASONS = frozenset(
+    {
+        PhoneReason.INVALID_COUNTRY_CODE,
+        PhoneReason.TOO_LONG,
+        PhoneReason.INVALID_LENGTH,
+        PhoneReason.INVALID_NUMBER,
+    }
+)
+
+
+def _infer_country_code(text: str, region: str | None) -> NormalizedNumber | None:
+    """Rule 5: more digits than a national number means they start with a country code."""
+    # Without a home region "more digits than a national number" has no meaning.
+    if region is None or any(sign in text for sign in _PLUS_SIGNS):
+        return None
+    digits = phonenumbers.normalize_digits_only(text)
+    if len(digits) <= _max_national_length(region):
+        return None
+    candidate = "+" + (digits[2:] if digits.startswith("00") else digits)
+    try:
+        parsed = phonenumbers.parse(candidate, None)
+        return _accept(parsed, text, region, CountryCodeSource.INFERRED, "number")
+    except (NumberParseException, PhoneNumberError):
+        return None
+
+
+def _max_national_length(region: str) -> int:
+    metadata = PhoneMetadata.metadata_for_region(region)
+    return max(metadata.general_desc.possible_length)
+
+
+def _parse(text: str, region: str | None, *, field_name: str, hint: str = "") -> PhoneNumber:
+    try:
+        return phonenumbers.parse(text, region, keep_raw_input=True)
+    except NumberParseException as error:
+        reason = _PARSE_ERRORS.get(error.error_type, PhoneReason.NOT_A_NUMBER)
+        raise PhoneNumberError(
+            _explain(text, reason, region) + hint, field=(field_name,), reason=reason
+        ) from None
+
+
+def _explain(text: str, reason: PhoneReason, region: str | None) -> str:
+    if reason is PhoneReason.INVALID_COUNTRY_CODE:
+        if any(sign in text for sign in _PLUS_SIGNS):
+            return f"{text!r} does not start with a country code that exists."
+        if region is None:
+            return f"{text!r} has no country code: start it with + or give a defaultRegion."
+        return f"{text!r} is not a {region} number and has no country code: start it with +."
+    if reason is PhoneReason.NOT_A_NUMBER:
+        return f"{text!r} does not look like a phone number."
+    return f"{text!r} is {reason.lower().replace('_', ' ')} to be a phone number."
+
+
+def _accept(
+    parsed: PhoneNumber,
+    raw: str,
+    region: str | None,
+    source: CountryCodeSource | None,
+    field_name: str,
+    *,
+    hint: str = "",
+) -> NormalizedNumber:
+    """Rule 6 and 7: refuse what cannot be a reachable E.164 number, describe the rest."""
+    nsn = phonenumbers.national_significant_number(parsed)
+    e164 = f"+{parsed.country_code}{nsn}"
+    number_region = phonenumbers.region_code_for_number(parsed)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(parsed.country_code, number_region)
+    number_type = (
+        _number_type_helper(nsn, metadata) if metadata is not None else PhoneNumberType.UNKNOWN
+    )
+    if parsed.extension or number_type == PhoneNumberType.UNKNOWN or len(e164) > 16:
+        _refuse(parsed, e164, region, field_name, hint)
+    return NormalizedNumber(
+        e164_number=e164,
+        number=nsn,
+        raw_number=raw,
+        country_code=parsed.country_code,
+        region_code=number_region,
+        number_type=NUMBER_TYPES[number_type],
+        country_code_source=source or _SOURCES[parsed.country_code_source],
+        default_region=region,
+    )
+
+
+def _refuse(parsed: PhoneNumber, e164: str, region: str | None, field_name: str, hint: str):
+    """Say precisely why a parsed number is not acceptable. Always raises."""
+    reason, what = _refusal(parsed, e164, region)
+    raise PhoneNumberError(
+        f"{parsed.raw_input or e164!r} {what}." + hint, field=(field_name,), reason=reason
+    )
+
+
+def _refusal(parsed: PhoneNumber, e164: str, region: str | None) -> tuple[PhoneReason, str]:
+    if parsed.extension:
+        return PhoneReason.HAS_EXTENSION, (
+            f"has extension {parsed.extension}; E.164 has no extensions, remove it"
+        )
+    if len(e164) - 1 > MAX_E164_DIGITS:
+        return PhoneReason.TOO_LONG, f"has more than {MAX_E164_DIGITS} digits with its country code"
+    if _is_short_code(parsed, region):
+        return PhoneReason.SHORT_CODE, "is a short or emergency code, not a subscriber number"
+    possibility = phonenumbers.is_possible_number_with_reason(parsed)
+    if possibility in _POSSIBILITY:
+        reason, what = _POSSIBILITY[possibility]
+        if reason is PhoneReason.LOCAL_ONLY:
+            what += ": add its area code"
+        return reason, what
+    return PhoneReason.INVALID_NUMBER, f"is not a number in use in the +{parsed.country_code} plan"
+
+
+def _is_short_code(parsed: PhoneNumber, region: str | None) -> bool:
+    if shortnumberinfo.is_valid_short_number(parsed):
+        return True
+    digits = phonenumbers.national_significant_number(parsed)
+    return region is not None and shortnumberinfo.is_emergency_number(digits, region)
+
+
+def _raw(number: object) -> str:
+    return number if isinstance(number, str) else str(number)
