@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
-from substore import phone
+import pydantic
+
+from substore import db, phone
 from substore.config import get_settings
-from substore.errors import PhoneNumberError
+from substore.errors import ConfigError, PhoneNumberError, SubstoreError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -19,7 +22,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 0
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except (ConfigError, SubstoreError) as error:
+        # Expected failures (unreachable database, unwritable data dir): one line, no trace.
+        print(f"substore: error: {error}", file=sys.stderr)
+    except pydantic.ValidationError as error:
+        print(f"substore: error: bad setting: {_settings_problems(error)}", file=sys.stderr)
+    return 2
+
+
+def _settings_problems(error: pydantic.ValidationError) -> str:
+    return "; ".join(
+        f"SUBSTORE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +44,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_normalize(commands)
+    migrate = commands.add_parser("migrate", help="upgrade the database schema to the latest")
+    migrate.set_defaults(handler=_migrate)
     return parser
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        engine = await db.open_engine(get_settings(), pool_size=1)
+        try:
+            await db.migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("substore: database schema is up to date")
+    return 0
 
 
 def _add_normalize(commands: argparse._SubParsersAction) -> None:

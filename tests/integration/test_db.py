@@ -1,0 +1,65 @@
+"""substore.db: reaching PostgreSQL, and failing in one clear line when it cannot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from substore import db
+from substore.config import Settings
+from substore.errors import ConfigError
+
+
+def substore(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "substore.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+
+
+async def test_unreachable_url_is_a_config_error():
+    settings = Settings(database_url="postgresql://u:secret@127.0.0.1:1/none")
+    with pytest.raises(ConfigError, match=r"cannot reach PostgreSQL .*u:\*\*\*@"):
+        await db.open_engine(settings)
+
+
+def test_unwritable_data_dir_is_one_line(tmp_path: Path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    done = substore("migrate", SUBSTORE_DATA_DIR=str(blocked / "data"))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "cannot be created" in done.stderr
+
+
+def test_unreachable_url_is_one_line():
+    done = substore("migrate", SUBSTORE_DATABASE_URL="postgresql://u:pw@127.0.0.1:1/x")
+    assert (done.returncode, done.stderr.count("\n")) == (2, 1)
+    assert "pw" not in done.stderr
+
+
+def test_bad_setting_is_one_line():
+    done = substore("migrate", SUBSTORE_DATABASE_URL="sqlite:///x.db")
+    assert done.returncode == 2
+    assert done.stderr.startswith("substore: error: bad setting: SUBSTORE_DATABASE_URL")
+
+
+def test_two_processes_share_one_embedded_data_dir(tmp_path: Path):
+    env = {**os.environ, "SUBSTORE_DATA_DIR": str(tmp_path)}
+    env.pop("SUBSTORE_DATABASE_URL", None)
+    command = [sys.executable, "-m", "substore.cli", "migrate"]
+    procs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    # Starting again on the same data dir is idempotent.
+    assert substore("migrate", SUBSTORE_DATA_DIR=str(tmp_path)).returncode == 0
