@@ -30,6 +30,7 @@ format: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/normalize.py
+	$(BIN)/python bench/upsert.py
 
 clean:
 	rm -rf $(VENV) .substore .pytest_cache .hypothesis

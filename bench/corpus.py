@@ -44,7 +44,7 @@ def rows(count: int, seed: int = 164) -> list[tuple[str, str]]:
         number = phonenumbers.PhoneNumber()
         number.merge_from(example)
         digits = str(number.national_number)
-        tail = "".join(rng.choice("0123456789") for _ in range(3))
-        number.national_number = int(digits[:-3] + tail)
+        tail = "".join(rng.choice("0123456789") for _ in range(5))
+        number.national_number = int(digits[:-5] + tail)
         out.append((_spell(rng, region, number), region))
     return out

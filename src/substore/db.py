@@ -20,6 +20,7 @@ from substore.errors import ConfigError
 log = logging.getLogger(__name__)
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_MIGRATION_LOCK = 0x5B5_C0DE  # any constant shared by every substore process
 
 
 def async_url(url: str) -> str:
@@ -131,4 +132,6 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with engine.begin() as conn:
+        # Two processes (the server and a CLI command) may migrate at once: one waits.
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         await conn.run_sync(_upgrade)

@@ -58,8 +58,10 @@ Record = sa.Row[Any]
 
 @dataclass(frozen=True, slots=True)
 class Upserted:
-    subscriber: Record
+    id: int
+    e164_number: str
     created: bool
+    subscriber: Record | None = None  # the whole stored row, when asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +78,16 @@ class SubscriberFilter:
 
 
 async def upsert_subscribers(
-    conn: AsyncConnection, account_id: int, rows: Sequence[SubscriberWrite]
+    conn: AsyncConnection,
+    account_id: int,
+    rows: Sequence[SubscriberWrite],
+    *,
+    full_rows: bool = False,
 ) -> list[Upserted]:
     """Insert or update `rows` (distinct E.164s); results in input order.
+
+    Without `full_rows` only id, E.164 and created come back: reading every column of
+    every row back through SQLAlchemy costs more than the upsert itself.
 
     One INSERT ... SELECT FROM unnest ... ON CONFLICT statement per set of provided
     profile fields: `excluded` cannot say which fields a row left out, so rows that
@@ -94,7 +103,7 @@ async def upsert_subscribers(
         # in input order, two batches holding each other's numbers deadlock.
         indexes.sort(key=lambda i: rows[i].key["e164_number"])
         group = [rows[i] for i in indexes]
-        stored = await _upsert_group(conn, account_id, group, provided)
+        stored = await _upsert_group(conn, account_id, group, provided, full_rows)
         for i, row in zip(indexes, group, strict=True):
             results[i] = stored[row.key["e164_number"]]
     return results  # type: ignore[return-value]
@@ -103,7 +112,7 @@ async def upsert_subscribers(
 async def upsert_subscriber(
     conn: AsyncConnection, account_id: int, row: SubscriberWrite
 ) -> Upserted:
-    [result] = await upsert_subscribers(conn, account_id, [row])
+    [result] = await upsert_subscribers(conn, account_id, [row], full_rows=True)
     return result
 
 
@@ -112,6 +121,7 @@ async def _upsert_group(
     account_id: int,
     rows: list[SubscriberWrite],
     provided: tuple[str, ...],
+    full_rows: bool,
 ) -> dict[str, Upserted]:
     columns = (*KEY_COLUMNS, *provided)
     params: dict[str, Any] = {"account_id": account_id}
@@ -119,11 +129,14 @@ async def _upsert_group(
         params[column] = [row.key[column] for row in rows]
     for column in provided:
         params[column] = [_db_value(column, row.profile[column]) for row in rows]
-    result = await conn.execute(sa.text(_upsert_sql(columns, provided)), params)
-    return {row.e164_number: Upserted(row, row.created) for row in result}
+    result = await conn.execute(sa.text(_upsert_sql(columns, provided, full_rows)), params)
+    return {
+        row.e164_number: Upserted(row.id, row.e164_number, row.created, row if full_rows else None)
+        for row in result
+    }
 
 
-def _upsert_sql(columns: tuple[str, ...], provided: tuple[str, ...]) -> str:
+def _upsert_sql(columns: tuple[str, ...], provided: tuple[str, ...], full_rows: bool) -> str:
     arrays = ", ".join(f"CAST(:{c} AS {_PG_TYPES.get(c, 'text')}[])" for c in columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in (*KEY_COLUMNS[1:], *provided))
     return (
@@ -132,7 +145,7 @@ def _upsert_sql(columns: tuple[str, ...], provided: tuple[str, ...]) -> str:
         "ON CONFLICT (account_id, e164_number) DO UPDATE "
         f"SET {updates}, updated_at = now() "
         # xmax is 0 only on a row this statement inserted: exact even under concurrency.
-        "RETURNING *, (xmax = 0) AS created"
+        f"RETURNING {'*' if full_rows else 'id, e164_number'}, (xmax = 0) AS created"
     )
 
 
@@ -188,6 +201,16 @@ async def get_subscriber(
     conn: AsyncConnection, account_id: int, subscriber_id: int
 ) -> Record | None:
     return await _one(conn, account_id, subscribers.c.id == subscriber_id)
+
+
+async def get_subscribers(
+    conn: AsyncConnection, account_id: int, ids: Sequence[int]
+) -> dict[int, Record]:
+    """Many subscribers by id in one query, keyed by id; unknown ids are left out."""
+    statement = sa.select(subscribers).where(
+        subscribers.c.account_id == account_id, subscribers.c.id.in_(list(ids))
+    )
+    return {row.id: row for row in await conn.execute(statement)}
 
 
 async def get_subscriber_by_e164(

@@ -69,9 +69,10 @@ class RowResult:
     index: int
     status: RowStatus
     e164_number: str | None = None
-    subscriber: Record | None = None
+    subscriber_id: int | None = None
     user_errors: list[UserError] = field(default_factory=list)
     warnings: list[UserError] = field(default_factory=list)
+    subscriber: Record | None = None  # filled by load_subscribers when wanted
 
 
 # --- preparing input (pure, CPU-bound) -----------------------------------------------
@@ -267,15 +268,26 @@ async def save_subscribers(
     if all_or_nothing and failed:
         return [_skipped(r) for r in results]
     stored = await repository.upsert_subscribers(conn, account.id, list(rows.values()))
-    by_e164 = {s.subscriber.e164_number: s for s in stored}
+    by_e164 = {s.e164_number: s for s in stored}
     for result in results:
         if result.status is RowStatus.FAILED:
             continue
         saved = by_e164[result.e164_number]
-        result.subscriber = saved.subscriber
+        result.subscriber_id = saved.id
         if result.status is not RowStatus.MERGED:
             result.status = RowStatus.CREATED if saved.created else RowStatus.UPDATED
     return results
+
+
+async def load_subscribers(
+    conn: AsyncConnection, account: Record, results: Sequence[RowResult]
+) -> None:
+    """Fill in `subscriber` on stored rows' results, in one query."""
+    ids = {r.subscriber_id for r in results if r.subscriber_id is not None}
+    found = await repository.get_subscribers(conn, account.id, list(ids))
+    for result in results:
+        if result.subscriber_id is not None:
+            result.subscriber = found.get(result.subscriber_id)
 
 
 def prepare_batch(
@@ -307,7 +319,7 @@ def _merge(earlier: SubscriberWrite, later: SubscriberWrite) -> SubscriberWrite:
 def _skipped(result: RowResult) -> RowResult:
     if result.status is RowStatus.FAILED:
         return result
-    return RowResult(result.index, RowStatus.SKIPPED, result.e164_number, None, [], result.warnings)
+    return RowResult(result.index, RowStatus.SKIPPED, result.e164_number, warnings=result.warnings)
 
 
 # --- accounts ------------------------------------------------------------------------

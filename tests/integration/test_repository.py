@@ -73,13 +73,10 @@ async def test_batch_mixes_creates_updates_and_shapes_in_input_order(conn, accou
     ]
     results = await repository.upsert_subscribers(conn, account.id, rows)
     assert [r.created for r in results] == [True, False, True]
-    assert [r.subscriber.e164_number for r in results] == [
-        "+12015550111",
-        "+12015550110",
-        "+12015550112",
-    ]
-    assert results[1].subscriber.first_name == "Old"
-    assert results[1].subscriber.status == "UNSUBSCRIBED"
+    assert [r.e164_number for r in results] == ["+12015550111", "+12015550110", "+12015550112"]
+    stored = await repository.get_subscribers(conn, account.id, [r.id for r in results])
+    assert stored[results[1].id].first_name == "Old"
+    assert stored[results[1].id].status == "UNSUBSCRIBED"
 
 
 async def test_same_number_in_two_accounts_is_two_subscribers(conn, account, other_account):
