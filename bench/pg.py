@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
+from contextlib import AbstractContextManager
 
 from substore import db
 
 
-@contextlib.contextmanager
-def database_url() -> Iterator[str]:
-    url = os.environ.get("SUBSTORE_DATABASE_URL")
-    if url:
-        yield db.async_url(url)
-        return
-    with tempfile.TemporaryDirectory(prefix="substore-bench-") as data_dir:
-        yield db.async_url(db.start_embedded(Path(data_dir)))
+def database_url() -> AbstractContextManager[str]:
+    return db.scratch_server(os.environ.get("SUBSTORE_DATABASE_URL"))
 
 
 def asyncpg_dsn(url: str) -> str:

@@ -8,10 +8,8 @@ gets its own account, and every query is account-scoped, so tests cannot see eac
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -25,12 +23,8 @@ from substore.models import Account
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """A URL of a PostgreSQL server we may create databases on."""
-    url = os.environ.get("SUBSTORE_TEST_DATABASE_URL")
-    if url:
-        yield db.async_url(url)
-        return
-    with tempfile.TemporaryDirectory(prefix="substore-test-") as data_dir:
-        yield db.async_url(db.start_embedded(Path(data_dir)))
+    with db.scratch_server(os.environ.get("SUBSTORE_TEST_DATABASE_URL")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,12 @@ Nothing here runs at import time; the app's lifespan or a CLI command calls `ope
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -135,3 +138,13 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
         # Two processes (the server and a CLI command) may migrate at once: one waits.
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         await conn.run_sync(_upgrade)
+
+
+@contextlib.contextmanager
+def scratch_server(url: str | None) -> Iterator[str]:
+    """`url` if given, else a throwaway embedded PostgreSQL (for tests and benchmarks)."""
+    if url:
+        yield async_url(url)
+        return
+    with tempfile.TemporaryDirectory(prefix="substore-scratch-") as data_dir:
+        yield async_url(start_embedded(Path(data_dir)))
