@@ -11,13 +11,17 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from substore import db, services
-from substore.models import Account
+from substore import auth, db, services
+from substore.app import create_app
+from substore.config import Settings
+from substore.repository import Record as Account
+from tests.api import Api
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +73,33 @@ async def account(engine: AsyncEngine) -> Account:
 async def other_account(engine: AsyncEngine) -> Account:
     async with engine.begin() as conn:
         return await services.create_account(conn, f"other-{uuid.uuid4().hex[:8]}", "GB")
+
+
+@pytest.fixture
+async def http(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(), engine=engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://substore.test") as client:
+        yield client
+
+
+async def _key(engine: AsyncEngine, account: Account, scope: str) -> str:
+    async with engine.begin() as conn:
+        return (await auth.create_key(conn, account.id, scope)).secret
+
+
+@pytest.fixture
+async def api(http, engine, account) -> Api:
+    """The account's client with a write key."""
+    return Api(http, await _key(engine, account, "write"))
+
+
+@pytest.fixture
+async def read_api(http, engine, account) -> Api:
+    return Api(http, await _key(engine, account, "read"))
+
+
+@pytest.fixture
+async def other_api(http, engine, other_account) -> Api:
+    """Another account's client with a write key."""
+    return Api(http, await _key(engine, other_account, "write"))

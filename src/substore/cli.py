@@ -11,7 +11,7 @@ from typing import TextIO
 
 import pydantic
 
-from substore import db, phone
+from substore import commands, db, phone
 from substore.config import get_settings
 from substore.errors import ConfigError, PhoneNumberError, SubstoreError
 
@@ -42,11 +42,103 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="substore", description="Subscriber store keyed by E.164 phone numbers."
     )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    _add_normalize(commands)
-    migrate = commands.add_parser("migrate", help="upgrade the database schema to the latest")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_normalize(sub)
+    migrate = sub.add_parser("migrate", help="upgrade the database schema to the latest")
     migrate.set_defaults(handler=_migrate)
+    _add_serve(sub)
+    _add_accounts(sub)
+    _add_keys(sub)
+    _add_schema(sub)
     return parser
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser("serve", help="migrate, then serve the API (and GraphiQL)")
+    cmd.add_argument("--host", default=None, help="default: SUBSTORE_HOST or 127.0.0.1")
+    cmd.add_argument("--port", type=int, default=None, help="default: SUBSTORE_PORT or 8000")
+    cmd.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from substore.app import create_app
+
+    settings = get_settings()
+    # Start (or join) the database here, so it lives as long as this process.
+    settings = settings.model_copy(update={"database_url": db.database_url(settings)})
+    host, port = args.host or settings.host, args.port or settings.port
+    created = commands.prepare_store(settings)
+    if created:
+        print(commands.first_run_banner(created, f"http://{host}:{port}/graphql"), flush=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+def _add_accounts(sub: argparse._SubParsersAction) -> None:
+    accounts = sub.add_parser("accounts", help="manage accounts").add_subparsers(
+        metavar="ACTION", required=True
+    )
+    cmd = accounts.add_parser("create", help="create an account and its first write key")
+    cmd.add_argument("--name", required=True)
+    cmd.add_argument("--default-region", required=True, help="ISO 3166-1 alpha-2, e.g. US")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd.set_defaults(handler=_accounts_create)
+
+
+def _accounts_create(args: argparse.Namespace) -> int:
+    created = commands.create_account(get_settings(), args.name, args.default_region)
+    if args.json:
+        print(json.dumps(created))
+    else:
+        print(f"account {created['id']} {created['name']!r} ({created['defaultRegion']})")
+        print(f"write API key (shown once): {created['apiKey']}")
+    return 0
+
+
+def _add_keys(sub: argparse._SubParsersAction) -> None:
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
+        metavar="ACTION", required=True
+    )
+    cmd = keys.add_parser("create", help="create an API key for an account")
+    cmd.add_argument("--account", type=int, required=True, help="the account id")
+    cmd.add_argument("--scope", choices=["read", "write"], required=True)
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd.set_defaults(handler=_keys_create)
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    created = commands.create_key(get_settings(), args.account, args.scope)
+    print(
+        json.dumps(created)
+        if args.json
+        else f"{args.scope} API key (shown once): {created['apiKey']}"
+    )
+    return 0
+
+
+def _add_schema(sub: argparse._SubParsersAction) -> None:
+    schema = sub.add_parser("schema", help="the GraphQL schema file").add_subparsers(
+        metavar="ACTION", required=True
+    )
+    schema.add_parser("export", help="write schema/schema.graphql").set_defaults(
+        handler=lambda _: (commands.export_schema(), 0)[1]
+    )
+    schema.add_parser("check", help="exit 1 if schema/schema.graphql is stale").set_defaults(
+        handler=_schema_check
+    )
+
+
+def _schema_check(_: argparse.Namespace) -> int:
+    if commands.schema_is_current():
+        print("schema/schema.graphql is up to date")
+        return 0
+    print(
+        "schema/schema.graphql is stale: run `substore schema export` and commit it",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -62,8 +154,8 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_normalize(commands: argparse._SubParsersAction) -> None:
-    cmd = commands.add_parser(
+def _add_normalize(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser(
         "normalize",
         help="print the canonical E.164 reading of a phone number as JSON",
         description="Normalise NUMBER to E.164 and print JSON. With '-', read one number "

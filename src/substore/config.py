@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     default_region: str = "US"
     host: str = "127.0.0.1"
     port: int = 8000
+    max_body_bytes: int = 2 * 1024 * 1024  # a 1000-row import is about 200 KB
+    pool_size: int = 10
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,71 @@
+"""API keys: made random, shown once, stored as a SHA-256 hash; scopes read and write."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from substore import repository
+from substore.models import Scope
+from substore.repository import Record
+
+KEY_PREFIX = "sk_"
+_PREFIX_LENGTH = 12  # "sk_" and 9 characters: enough to tell keys apart in a list
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """A key as created: the secret exists only here, the store keeps its hash."""
+
+    secret: str
+    scope: Scope
+    record: Record
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the account the key belongs to, and what the key may do."""
+
+    account_id: int
+    scope: Scope
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope is Scope.WRITE
+
+
+def hash_key(secret: str) -> str:
+    # The secrets are 32 random bytes: a fast hash is enough, no salt or KDF needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def create_key(conn: AsyncConnection, account_id: int, scope: Scope | str) -> NewKey:
+    scope = Scope(scope)
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = await repository.create_api_key(
+        conn, account_id, scope.value, secret[:_PREFIX_LENGTH], hash_key(secret)
+    )
+    return NewKey(secret, scope, record)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None."""
+    if not authorization:
+        return None
+    kind, _, token = authorization.strip().partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticate(conn: AsyncConnection, token: str | None) -> Principal | None:
+    """The caller behind `token`, or None when it is missing, unknown or revoked."""
+    if not token or not token.startswith(KEY_PREFIX):
+        return None
+    found = await repository.find_api_key(conn, hash_key(token))
+    if found is None:
+        return None
+    return Principal(found.account_id, Scope(found.scope))

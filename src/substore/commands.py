@@ -1,0 +1,89 @@
+"""What the `substore` subcommands do, apart from argument parsing (which is cli.py's)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from substore import auth, db, services
+from substore.config import Settings
+from substore.repository import count_accounts
+
+SCHEMA_FILE = Path("schema/schema.graphql")
+
+
+async def _with_engine(settings: Settings, work):
+    engine = await db.open_engine(settings, pool_size=1)
+    try:
+        return await work(engine)
+    finally:
+        await engine.dispose()
+
+
+def create_account(settings: Settings, name: str, region: str) -> dict[str, object]:
+    """A new account and its first write key: {id, name, defaultRegion, apiKey}."""
+
+    async def work(engine) -> dict[str, object]:
+        async with engine.begin() as conn:
+            account = await services.create_account(conn, name, region)
+            key = await auth.create_key(conn, account.id, "write")
+        return {
+            "id": account.id,
+            "name": account.name,
+            "defaultRegion": account.default_region,
+            "apiKey": key.secret,
+        }
+
+    return asyncio.run(_with_engine(settings, work))
+
+
+def create_key(settings: Settings, account_id: int, scope: str) -> dict[str, object]:
+    async def work(engine) -> dict[str, object]:
+        async with engine.begin() as conn:
+            key = await auth.create_key(conn, account_id, scope)
+        return {"apiKey": key.secret, "scope": key.scope.value, "account": account_id}
+
+    return asyncio.run(_with_engine(settings, work))
+
+
+def prepare_store(settings: Settings) -> dict[str, object] | None:
+    """Migrate; on a store with no accounts, make one and return it with its write key."""
+
+    async def work(engine) -> dict[str, object] | None:
+        await db.migrate(engine)
+        async with engine.begin() as conn:
+            if await count_accounts(conn):
+                return None
+            account = await services.create_account(conn, "Default", settings.default_region)
+            key = await auth.create_key(conn, account.id, "write")
+        return {"id": account.id, "defaultRegion": account.default_region, "apiKey": key.secret}
+
+    return asyncio.run(_with_engine(settings, work))
+
+
+def first_run_banner(created: dict[str, object], url: str) -> str:
+    header = json.dumps({"Authorization": f"Bearer {created['apiKey']}"})
+    return "\n".join(
+        [
+            f"substore: created account {created['id']} (default region {created['defaultRegion']}).",
+            f"  Its write API key, shown only this once: {created['apiKey']}",
+            f"  Open {url} and paste into GraphiQL's Headers tab:",
+            f"  {header}",
+        ]
+    )
+
+
+def schema_sdl() -> str:
+    from substore.graphql.schema import build_schema
+
+    return str(build_schema()).rstrip() + "\n"
+
+
+def export_schema(path: Path = SCHEMA_FILE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(schema_sdl())
+
+
+def schema_is_current(path: Path = SCHEMA_FILE) -> bool:
+    return path.exists() and path.read_text() == schema_sdl()

@@ -1,0 +1,1 @@
+"""The GraphQL contract of DESIGN.md: types, inputs, scalars and thin resolvers."""

@@ -1,0 +1,95 @@
+"""importSubscribers: many rows in one call, one result per row, in input order."""
+
+from __future__ import annotations
+
+import strawberry
+
+from substore import services
+from substore.errors import ErrorCode, SubstoreError, UserError
+from substore.graphql import types as t
+from substore.graphql.context import Info
+from substore.graphql.inputs import ImportOptions, SubscriberInput
+
+MAX_IMPORT_ROWS = 1000
+
+
+@strawberry.type
+class ImportRowResult:
+    index: int
+    status: t.ImportRowStatus  # type: ignore[valid-type]
+    e164_number: str | None
+    user_errors: list[t.UserError]
+    warnings: list[t.UserError]
+    subscriber_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The stored subscriber (loaded only when asked for).")
+    async def subscriber(self, info: Info) -> t.Subscriber | None:
+        if self.subscriber_id is None:
+            return None
+        return await info.context.subscriber_loader.load(self.subscriber_id)
+
+
+@strawberry.type
+class ImportSubscribersPayload:
+    created_count: int
+    updated_count: int
+    merged_count: int
+    failed_count: int
+    skipped_count: int
+    results: list[ImportRowResult]
+    user_errors: list[t.UserError]
+
+
+def _row(result: services.RowResult) -> ImportRowResult:
+    return ImportRowResult(
+        index=result.index,
+        status=result.status,
+        e164_number=result.e164_number,
+        user_errors=t.user_errors(result.user_errors),
+        warnings=t.user_errors(result.warnings),
+        subscriber_id=result.subscriber_id,
+    )
+
+
+def _payload(
+    results: list[services.RowResult], errors: list[UserError]
+) -> ImportSubscribersPayload:
+    def count(status: services.RowStatus) -> int:
+        return sum(r.status is status for r in results)
+
+    return ImportSubscribersPayload(
+        created_count=count(services.RowStatus.CREATED),
+        updated_count=count(services.RowStatus.UPDATED),
+        merged_count=count(services.RowStatus.MERGED),
+        failed_count=count(services.RowStatus.FAILED),
+        skipped_count=count(services.RowStatus.SKIPPED),
+        results=[_row(r) for r in results],
+        user_errors=t.user_errors(errors),
+    )
+
+
+async def import_subscribers(
+    info: Info, input: list[SubscriberInput], options: ImportOptions | None = None
+) -> ImportSubscribersPayload:
+    if len(input) > MAX_IMPORT_ROWS:
+        error = UserError(
+            ErrorCode.PARAMETER_TOO_LONG,
+            f"{len(input)} rows is more than {MAX_IMPORT_ROWS} a call: split the batch.",
+            ("input",),
+        )
+        return _payload([], [error])
+    options = options or ImportOptions()
+    normalize = services.NormalizeOptions(options.default_region, options.strict_country_code)
+    ctx = info.context
+    try:
+        async with ctx.db() as conn:
+            results = await services.save_subscribers(
+                conn,
+                ctx.account,
+                [row.to_service() for row in input],
+                normalize,
+                all_or_nothing=options.all_or_nothing,
+            )
+    except SubstoreError as error:  # a bad defaultRegion option fails the whole batch
+        return _payload([], [error.user_error.under("options")])
+    return _payload(results, [])

@@ -1,0 +1,76 @@
+"""Input types of the contract and their conversion to service inputs.
+
+Omitted fields arrive as UNSET and are left out of `profile` (the stored value stays);
+an explicit null arrives as None and clears the stored value.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import UNSET
+from strawberry.scalars import JSON
+
+from substore import repository, services
+from substore.graphql.scalars import PhoneNumber
+from substore.graphql.types import NumberType, SubscriberStatus
+
+_PROFILE_FIELDS = ("first_name", "last_name", "email", "attributes", "status")
+
+
+@strawberry.input
+class SubscriberInput:
+    number: PhoneNumber | None = UNSET  # type: ignore[valid-type]
+    e164_number: str | None = UNSET
+    first_name: str | None = UNSET
+    last_name: str | None = UNSET
+    email: str | None = UNSET
+    attributes: JSON | None = UNSET
+    status: SubscriberStatus | None = UNSET  # type: ignore[valid-type]
+
+    def to_service(self) -> services.SubscriberInput:
+        profile = {
+            name: getattr(self, name)
+            for name in _PROFILE_FIELDS
+            if getattr(self, name) is not UNSET
+        }
+        if profile.get("status") is not None:
+            profile["status"] = profile["status"].value
+        return services.SubscriberInput(
+            number=None if self.number is UNSET else self.number,
+            e164_number=None if self.e164_number is UNSET else self.e164_number,
+            profile=profile,
+        )
+
+
+@strawberry.input
+class SubscriberFilter:
+    region_code: str | None = None
+    country_code: int | None = None
+    status: SubscriberStatus | None = None  # type: ignore[valid-type]
+    number_type: NumberType | None = None  # type: ignore[valid-type]
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def to_repository(self) -> repository.SubscriberFilter:
+        return repository.SubscriberFilter(
+            region_code=self.region_code.upper() if self.region_code else None,
+            country_code=self.country_code,
+            status=self.status.value if self.status else None,
+            number_type=self.number_type.value if self.number_type else None,
+            created_after=self.created_after,
+            created_before=self.created_before,
+        )
+
+
+@strawberry.input
+class AccountInput:
+    default_region: str
+
+
+@strawberry.input
+class ImportOptions:
+    default_region: str | None = None
+    strict_country_code: bool = False
+    all_or_nothing: bool = False

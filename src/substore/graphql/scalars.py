@@ -1,0 +1,43 @@
+"""Custom scalars. GraphQL's Int is 32-bit: too small for 18002223333, hence PhoneNumber."""
+
+from __future__ import annotations
+
+from typing import Any, NewType
+
+import strawberry
+from graphql import IntValueNode, StringValueNode, ValueNode
+
+MAX_INTEGER_DIGITS = 15  # E.164's cap; a longer integer cannot be a phone number
+
+
+def _parse_phone_number(value: Any) -> str | int:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("PhoneNumber must be a JSON string or a JSON integer")
+    if isinstance(value, int) and len(str(abs(value))) > MAX_INTEGER_DIGITS:
+        raise ValueError(f"a PhoneNumber integer has at most {MAX_INTEGER_DIGITS} digits")
+    return value
+
+
+def _parse_phone_literal(node: ValueNode, _variables: Any = None) -> str | int:
+    if isinstance(node, StringValueNode):
+        return node.value
+    if isinstance(node, IntValueNode):
+        return _parse_phone_number(int(node.value))
+    raise ValueError("PhoneNumber must be a string or an integer literal")
+
+
+PhoneNumber = NewType("PhoneNumber", object)
+
+# Registered in the schema's StrawberryConfig.scalar_map (strawberry's recommended way).
+SCALARS = {
+    PhoneNumber: strawberry.scalar(
+        name="PhoneNumber",
+        description=(
+            "A phone number as written: a string in any format, or an integer of up to 15 "
+            "digits (integers lose leading zeros: prefer strings)."
+        ),
+        serialize=str,
+        parse_value=_parse_phone_number,
+        parse_literal=_parse_phone_literal,
+    )
+}

@@ -1,0 +1,197 @@
+"""Output types of the contract, separate from the tables, with explicit converters."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+
+from substore import errors, phone, services
+from substore.models import SubscriberStatus as StatusValue
+from substore.repository import Record
+
+ErrorCode = strawberry.enum(errors.ErrorCode, name="ErrorCode")
+CountryCodeSource = strawberry.enum(phone.CountryCodeSource, name="CountryCodeSource")
+SubscriberStatus = strawberry.enum(StatusValue, name="SubscriberStatus")
+ImportRowStatus = strawberry.enum(services.RowStatus, name="ImportRowStatus")
+NumberType = strawberry.enum(
+    Enum("NumberType", {name: name for name in sorted(phone.NUMBER_TYPES.values())}),
+    name="NumberType",
+    description="What kind of line a number is, from phonenumbers' metadata.",
+)
+
+
+# --- global ids ----------------------------------------------------------------------
+
+
+def encode_id(kind: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{kind}:{pk}".encode()).decode())
+
+
+def decode_id(value: str) -> tuple[str, int] | None:
+    """(kind, primary key) of an id made by encode_id; None for anything else."""
+    try:
+        kind, _, pk = base64.urlsafe_b64decode(value.encode()).decode().partition(":")
+        return (kind, int(pk)) if kind and pk.isdigit() else None
+    except (binascii.Error, UnicodeError, ValueError):
+        return None
+
+
+@strawberry.interface(description="An object with a global, opaque id.")
+class Node:
+    id: strawberry.ID
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+@strawberry.type(description="An expected problem with the input: fix it and send again.")
+class UserError:
+    code: ErrorCode  # type: ignore[valid-type]
+    field: list[str] | None
+    message: str
+    reason: str | None
+
+    @classmethod
+    def of(cls, error: errors.UserError) -> UserError:
+        return cls(
+            code=error.code,
+            field=list(error.field) or None,
+            message=error.message,
+            reason=str(error.reason) if error.reason else None,
+        )
+
+
+def user_errors(items: list[errors.UserError]) -> list[UserError]:
+    return [UserError.of(item) for item in items]
+
+
+# --- subscribers and accounts --------------------------------------------------------
+
+
+@strawberry.type
+class Subscriber(Node):
+    e164_number: str
+    number: str
+    raw_number: str
+    country_code: int
+    region_code: str | None
+    number_type: NumberType  # type: ignore[valid-type]
+    country_code_source: CountryCodeSource  # type: ignore[valid-type]
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    attributes: JSON
+    status: SubscriberStatus  # type: ignore[valid-type]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Record) -> Subscriber:
+        return cls(
+            id=encode_id("Subscriber", row.id),
+            e164_number=row.e164_number,
+            number=row.number,
+            raw_number=row.raw_number,
+            country_code=row.country_code,
+            region_code=row.region_code,
+            number_type=NumberType[row.number_type],
+            country_code_source=phone.CountryCodeSource(row.country_code_source),
+            first_name=row.first_name,
+            last_name=row.last_name,
+            email=row.email,
+            attributes=row.attributes,
+            status=StatusValue(row.status),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(description="The caller's account.")
+class Account(Node):
+    name: str
+    default_region: str
+    subscriber_count: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Record, subscriber_count: int) -> Account:
+        return cls(
+            id=encode_id("Account", row.id),
+            name=row.name,
+            default_region=row.default_region,
+            subscriber_count=subscriber_count,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class SubscriberEdge:
+    node: Subscriber
+    cursor: str
+
+
+@strawberry.type(description="What substore would store for a number; stores nothing.")
+class PhoneNumberCheck:
+    valid: bool
+    e164_number: str | None = None
+    number: str | None = None
+    country_code: int | None = None
+    region_code: str | None = None
+    number_type: NumberType | None = None  # type: ignore[valid-type]
+    country_code_source: CountryCodeSource | None = None  # type: ignore[valid-type]
+    error: UserError | None = None
+    warnings: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, key: phone.NormalizedNumber) -> PhoneNumberCheck:
+        return cls(
+            valid=True,
+            e164_number=key.e164_number,
+            number=key.number,
+            country_code=key.country_code,
+            region_code=key.region_code,
+            number_type=NumberType[key.number_type],
+            country_code_source=key.country_code_source,
+            warnings=user_errors(list(key.warnings)),
+        )
+
+
+# --- payloads ------------------------------------------------------------------------
+
+
+@strawberry.type
+class CreateSubscriberPayload:
+    subscriber: Subscriber | None
+    created: bool
+    user_errors: list[UserError]
+    warnings: list[UserError]
+
+
+@strawberry.type
+class UpdateSubscriberPayload:
+    subscriber: Subscriber | None
+    user_errors: list[UserError]
+    warnings: list[UserError]
+
+
+@strawberry.type
+class DeleteSubscriberPayload:
+    deleted_subscriber_id: strawberry.ID | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class UpdateAccountPayload:
+    account: Account | None
+    user_errors: list[UserError]
