@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -24,6 +25,7 @@ from substore.graphql import types as t
 from substore.graphql.context import Info
 from substore.graphql.imports import ImportSubscribersPayload, import_subscribers
 from substore.graphql.inputs import AccountInput, SubscriberFilter, SubscriberInput
+from substore.graphql.limits import introspection_depth_rule
 from substore.graphql.scalars import SCALARS, PhoneNumber
 
 MAX_DEPTH = 15  # GraphiQL's own introspection query is 13 levels deep
@@ -266,6 +268,7 @@ def build_schema() -> strawberry.Schema:
         # still share one LRU per maxsize across requests (strawberry keeps them global).
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: AddValidationRules([introspection_depth_rule(MAX_DEPTH)]),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: ParserCache(maxsize=256),

@@ -1,0 +1,106 @@
+"""`substore serve` as a process on a free port, queried over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def fresh_database(server_url: str) -> Iterator[str]:
+    """An empty database, so serve meets a store with no accounts."""
+    name = f"substore_e2e_{uuid.uuid4().hex[:10]}"
+    admin = make_url(server_url).set(drivername="postgresql+asyncpg")
+    yield from _with_database(admin, name)
+
+
+def _with_database(admin, name: str) -> Iterator[str]:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def run(sql: str) -> None:
+        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+        await engine.dispose()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    yield admin.set(database=name).render_as_string(hide_password=False)
+    asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def server(fresh_database: str) -> Iterator[tuple[str, str]]:
+    port = free_port()
+    env = {**os.environ, "SUBSTORE_DATABASE_URL": fresh_database, "SUBSTORE_DEFAULT_REGION": "GB"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "substore.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        banner = [proc.stdout.readline() for _ in range(4)]
+        key = json.loads(banner[3])["Authorization"].removeprefix("Bearer ")
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_healthy(url)
+        yield url, key
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        proc.stdout.close()
+
+
+def _wait_until_healthy(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("substore serve did not become healthy")
+
+
+def test_serve_creates_an_account_and_answers_over_http(server):
+    url, key = server
+    headers = {"Authorization": f"Bearer {key}"}
+    create = 'mutation { createSubscriber(input: {number: "07400 123456"}) { created subscriber { e164Number } } }'
+    response = httpx.post(f"{url}/graphql", json={"query": create}, headers=headers)
+    assert response.json()["data"]["createSubscriber"] == {
+        "created": True,
+        "subscriber": {"e164Number": "+447400123456"},
+    }
+    again = httpx.post(
+        f"{url}/graphql",
+        json={
+            "query": '{ subscriber(number: "+44 7400 123456") { e164Number } account { defaultRegion } }'
+        },
+        headers=headers,
+    )
+    assert again.json()["data"] == {
+        "subscriber": {"e164Number": "+447400123456"},
+        "account": {"defaultRegion": "GB"},
+    }
+    assert httpx.post(f"{url}/graphql", json={"query": "{ account { id } }"}).status_code == 401
+    page = httpx.get(f"{url}/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()

@@ -1,0 +1,111 @@
+"""API keys, scopes, and isolation between accounts, for every operation."""
+
+from __future__ import annotations
+
+from substore import auth
+
+CREATE = """mutation($input: SubscriberInput!) { createSubscriber(input: $input) {
+  subscriber { id } created userErrors { code } } }"""
+
+
+async def made(api, number: str) -> str:
+    return (await api.data(CREATE, input={"number": number}))["createSubscriber"]["subscriber"][
+        "id"
+    ]
+
+
+async def test_read_key_runs_queries_but_not_mutations(read_api, api):
+    await made(api, "2015550120")
+    assert (await read_api.data("{ account { subscriberCount } }"))["account"][
+        "subscriberCount"
+    ] == 1
+    body = await read_api.gql(CREATE, status=403, input={"number": "2015550121"})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert "write scope" in body["errors"][0]["message"]
+    assert (await api.data("{ account { subscriberCount } }"))["account"]["subscriberCount"] == 1
+
+
+async def test_revoked_key_is_401(api, engine, account, http):
+    async with engine.begin() as conn:
+        key = await auth.create_key(conn, account.id, "read")
+    response = await http.post(
+        "/graphql",
+        json={"query": "{ account { id } }"},
+        headers={"Authorization": f"Bearer {key.secret}"},
+    )
+    assert response.status_code == 200
+    from substore import repository
+
+    async with engine.begin() as conn:
+        await repository.revoke_api_key(conn, account.id, key.record.id)
+    response = await http.post(
+        "/graphql",
+        json={"query": "{ account { id } }"},
+        headers={"Authorization": f"Bearer {key.secret}"},
+    )
+    assert response.status_code == 401
+
+
+async def test_keys_are_stored_only_as_hashes(engine, account):
+    async with engine.begin() as conn:
+        key = await auth.create_key(conn, account.id, "write")
+    assert key.secret.startswith("sk_") and len(key.secret) > 40
+    assert key.record.hash == auth.hash_key(key.secret) != key.secret
+    assert key.secret.startswith(key.record.prefix)
+
+
+async def test_same_number_in_two_accounts_is_two_subscribers(api, other_api):
+    mine, theirs = await made(api, "2015550130"), await made(other_api, "2015550130")
+    assert mine != theirs
+
+
+async def test_another_accounts_subscriber_does_not_exist_for_me(api, other_api):
+    theirs = await made(other_api, "2015550131")
+    # Queries: by id, by number, node, list, count.
+    assert (await api.data("query($id: ID!) { subscriber(id: $id) { id } }", id=theirs))[
+        "subscriber"
+    ] is None
+    assert (await api.data('{ subscriber(number: "2015550131") { id } }'))["subscriber"] is None
+    assert (await api.data("query($id: ID!) { node(id: $id) { id } }", id=theirs))["node"] is None
+    listed = await api.data("{ subscribers { totalCount edges { node { id } } } }")
+    assert listed["subscribers"] == {"totalCount": 0, "edges": []}
+    # Mutations: exactly as if it did not exist (RECORD_NOT_FOUND, never FORBIDDEN).
+    update = """mutation($id: ID!) { updateSubscriber(id: $id, input: {firstName: "X"}) {
+        subscriber { id } userErrors { code } } }"""
+    assert (await api.data(update, id=theirs))["updateSubscriber"] == {
+        "subscriber": None,
+        "userErrors": [{"code": "RECORD_NOT_FOUND"}],
+    }
+    delete = "mutation($id: ID!) { deleteSubscriber(id: $id) { deletedSubscriberId userErrors { code } } }"
+    assert (await api.data(delete, id=theirs))["deleteSubscriber"]["userErrors"] == [
+        {"code": "RECORD_NOT_FOUND"}
+    ]
+    # And it is untouched for its owner.
+    still = await other_api.data("query($id: ID!) { subscriber(id: $id) { firstName } }", id=theirs)
+    assert still["subscriber"] == {"firstName": None}
+
+
+async def test_creating_their_number_makes_my_own_subscriber(api, other_api):
+    theirs = await made(other_api, "2015550132")
+    mine = (await api.data(CREATE, input={"number": "2015550132"}))["createSubscriber"]
+    assert mine["created"] is True and mine["subscriber"]["id"] != theirs
+
+
+async def test_another_accounts_node_id_for_account_is_null(api, other_api):
+    theirs = (await other_api.data("{ account { id } }"))["account"]["id"]
+    assert (await api.data("query($id: ID!) { node(id: $id) { id } }", id=theirs))["node"] is None
+
+
+async def test_update_account_changes_only_my_account(api, other_api):
+    await api.data('mutation { updateAccount(input: {defaultRegion: "FR"}) { account { id } } }')
+    assert (await other_api.data("{ account { defaultRegion } }"))["account"][
+        "defaultRegion"
+    ] == "GB"
+
+
+async def test_import_writes_only_to_my_account(api, other_api):
+    query = """mutation($rows: [SubscriberInput!]!) { importSubscribers(input: $rows) { createdCount } }"""
+    await api.data(query, rows=[{"number": "2015550133"}, {"number": "2015550134"}])
+    assert (await other_api.data("{ account { subscriberCount } }"))["account"][
+        "subscriberCount"
+    ] == 0
