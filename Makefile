@@ -15,7 +15,7 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml constraints.txt
 	touch $@
 
 run: $(VENV)/.installed-dev
-	$(BIN)/substore --help
+	$(BIN)/substore serve
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest
@@ -31,6 +31,7 @@ format: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/normalize.py
 	$(BIN)/python bench/upsert.py
+	$(BIN)/python bench/lookup.py
 
 clean:
 	rm -rf $(VENV) .substore .pytest_cache .hypothesis

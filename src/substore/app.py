@@ -7,6 +7,7 @@ and turning GraphQL errors into request-level codes with real HTTP statuses.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import uuid
@@ -15,7 +16,7 @@ from typing import Any
 
 from graphql import OperationType, get_operation_ast, parse
 from graphql.error import GraphQLError, GraphQLSyntaxError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -27,7 +28,7 @@ from substore.config import Settings
 from substore.errors import ConfigError
 from substore.errors import RequestCode as Code
 from substore.graphql.context import Context
-from substore.graphql.schema import build_schema
+from substore.graphql.schema import MAX_TOKENS, build_schema
 
 log = logging.getLogger("substore.app")
 
@@ -50,6 +51,7 @@ def error_response(code: Code, message: str, request_id: str, **headers: str) ->
 def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Starlette:
     """The API on `engine`, or on a new engine from `settings` made at start-up."""
     schema = build_schema()
+    principals = auth.PrincipalCache(settings.auth_cache_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,7 +66,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Starlet
             return HTMLResponse(get_graphql_ide_html())
         try:
             body = await _read_operation(request, settings.max_body_bytes)
-            return await _execute(request.app.state.engine, schema, request, body, request_id)
+            engine = request.app.state.engine
+            return await _execute(engine, schema, principals, request, body, request_id)
         except RequestError as error:
             return error_response(error.code, str(error), request_id, **error.headers)
         except ConfigError as error:
@@ -164,28 +167,51 @@ def _checked(body: Any) -> dict[str, Any]:
 
 def _operation_type(body: dict[str, Any]) -> OperationType | None:
     try:
-        operation = get_operation_ast(parse(body["query"]), body.get("operationName"))
+        operation = get_operation_ast(_parse(body["query"]), body.get("operationName"))
     except GraphQLSyntaxError:
         return None  # execution reports it properly
     return operation.operation if operation else None
 
 
+@functools.lru_cache(maxsize=256)
+def _parse(query: str) -> Any:
+    return parse(query, max_tokens=MAX_TOKENS)
+
+
 # --- executing -----------------------------------------------------------------------
 
 
-async def _execute(
-    engine: AsyncEngine, schema: Any, request: Request, body: dict[str, Any], request_id: str
-) -> Response:
+async def _principal(
+    conn: AsyncConnection, principals: auth.PrincipalCache, request: Request
+) -> auth.Principal:
     token = auth.bearer_token(request.headers.get("authorization"))
-    async with engine.connect() as conn:
+    principal = principals.get(token) if token else None
+    if principal is None:
         principal = await auth.authenticate(conn, token)
         if principal is None:
-            await conn.rollback()
             raise RequestError(
                 Code.UNAUTHENTICATED,
                 "Missing or invalid API key: send Authorization: Bearer <key>.",
                 {"WWW-Authenticate": "Bearer"},
             )
+        principals.put(token, principal)
+    return principal
+
+
+async def _execute(
+    engine: AsyncEngine,
+    schema: Any,
+    principals: auth.PrincipalCache,
+    request: Request,
+    body: dict[str, Any],
+    request_id: str,
+) -> Response:
+    # Reads need no transaction (and its BEGIN/COMMIT round trips); writes get exactly one.
+    reads_only = _operation_type(body) is OperationType.QUERY
+    async with engine.connect() as conn:
+        if reads_only:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        principal = await _principal(conn, principals, request)
         account = await repository.get_account(conn, principal.account_id)
         context = Context(principal, account, request_id, conn)
         result = await schema.execute(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,3 +70,29 @@ async def authenticate(conn: AsyncConnection, token: str | None) -> Principal | 
     if found is None:
         return None
     return Principal(found.account_id, Scope(found.scope))
+
+
+@dataclass
+class PrincipalCache:
+    """Recently authenticated keys, so a request need not look its key up every time.
+
+    A revoked key keeps working in a running server for at most `seconds`. Only the
+    key's account id and scope are kept: the account itself (its home region) is read
+    fresh on every request.
+    """
+
+    seconds: float
+    _entries: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._entries) > 10_000:  # bounded: drop everything rather than grow
+            self._entries.clear()
+        self._entries[token] = (time.monotonic() + self.seconds, principal)

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     port: int = 8000
     max_body_bytes: int = 2 * 1024 * 1024  # a 1000-row import is about 200 KB
     pool_size: int = 10
+    # How long a running server trusts a key it has checked (a revoked key works that long).
+    auth_cache_seconds: float = 5.0
 
     @field_validator("database_url")
     @classmethod

@@ -109,3 +109,26 @@ async def test_import_writes_only_to_my_account(api, other_api):
     assert (await other_api.data("{ account { subscriberCount } }"))["account"][
         "subscriberCount"
     ] == 0
+
+
+async def test_cached_key_stops_working_once_its_cache_window_passes(engine, account):
+    import asyncio
+
+    import httpx
+
+    from substore import repository
+    from substore.app import create_app
+    from substore.config import Settings
+
+    async with engine.begin() as conn:
+        key = await auth.create_key(conn, account.id, "read")
+    app = create_app(Settings(auth_cache_seconds=0.5), engine=engine)
+    headers = {"Authorization": f"Bearer {key.secret}"}
+    query = {"query": "{ account { id } }"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert (await c.post("/graphql", json=query, headers=headers)).status_code == 200
+        async with engine.begin() as conn:
+            await repository.revoke_api_key(conn, account.id, key.record.id)
+        assert (await c.post("/graphql", json=query, headers=headers)).status_code == 200
+        await asyncio.sleep(0.6)
+        assert (await c.post("/graphql", json=query, headers=headers)).status_code == 401

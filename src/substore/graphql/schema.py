@@ -8,14 +8,9 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 
@@ -258,6 +253,16 @@ class Mutation:
     )
 
 
+# Built once: ValidationCache keys on the rule classes, and QueryDepthLimiter and
+# MaxAliasesLimiter make a new class per instance, so per-request instances of them
+# (strawberry's extension factories) would make every validation a cache miss.
+LIMIT_RULES = [
+    depth_rule(MAX_DEPTH, None, None),
+    introspection_depth_rule(MAX_DEPTH),
+    alias_rule(MAX_ALIASES),
+]
+
+
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
@@ -267,10 +272,8 @@ def build_schema() -> strawberry.Schema:
         # Factories: a fresh extension per request. The parser and validation caches
         # still share one LRU per maxsize across requests (strawberry keeps them global).
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: AddValidationRules([introspection_depth_rule(MAX_DEPTH)]),
+            lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
         ],

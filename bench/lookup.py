@@ -1,0 +1,168 @@
+"""Requests/s and p50/p99 of subscriber(number:) and a 50-row page, GraphQL vs bare.
+
+Both servers run as uvicorn processes on one database holding 100k subscribers: substore
+(`substore serve`: auth, GraphQL, normalisation) and bench/bare_server.py (Starlette +
+asyncpg, the same SELECTs, nothing else). Phases interleave; the best round counts.
+Usage: python bench/lookup.py [--rows 100000] [--requests 3000] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+import load
+from pg import asyncpg_dsn, database_url
+from substore import auth, db, repository
+from upsert import batches, distinct_rows
+
+FIELDS = "id e164Number number rawNumber countryCode regionCode numberType countryCodeSource firstName lastName email status createdAt updatedAt"
+LOOKUP = f"query($n: PhoneNumber) {{ subscriber(number: $n) {{ {FIELDS} }} }}"
+PAGE = f"{{ subscribers(first: 50) {{ edges {{ node {{ {FIELDS} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+HERE = Path(__file__).parent
+
+
+async def fill(url: str, count: int) -> tuple[int, str, list[str]]:
+    engine = db.create_engine(url, pool_size=2)
+    await db.migrate(engine)
+    async with engine.begin() as conn:
+        account = await repository.create_account(conn, "bench", "US")
+        key = await auth.create_key(conn, account.id, "read")
+    rows = distinct_rows(count)
+    for chunk in batches(rows, 1000):
+        async with engine.begin() as conn:
+            await repository.upsert_subscribers(conn, account.id, chunk)
+    await engine.dispose()
+    return account.id, key.secret, [r.key["e164_number"] for r in rows]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{command} did not start")
+
+
+def requests(key: str, numbers: list[str]) -> dict[str, list[bytes]]:
+    headers = {"Authorization": f"Bearer {key}"}
+    sample = random.Random(7).sample(numbers, 500)
+
+    def gql(query: str, variables: dict | None = None) -> bytes:
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        return load.post_json("/graphql", body, headers)
+
+    return {
+        "lookup/graphql": [gql(LOOKUP, {"n": n}) for n in sample],
+        "lookup/bare": [load.get(f"/lookup?e164={quote(n)}") for n in sample],
+        "page/graphql": [gql(PAGE)],
+        "page/bare": [load.get("/page")],
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(ports, pids, reqs, total: int, concurrency: int, rounds: int):
+    best: dict[str, tuple[load.LoadResult, float]] = {}
+    for name, batch in reqs.items():  # warm-up: caches, prepared statements, pools
+        await load.run(ports[name.split("/")[1]], batch, 200, concurrency)
+    for _ in range(rounds):
+        for name, batch in reqs.items():
+            side = name.split("/")[1]
+            before = cpu_seconds(pids[side])
+            result = await load.run(ports[side], batch, total, concurrency)
+            cpu_ms = (cpu_seconds(pids[side]) - before) / total * 1000
+            if name not in best or result.rate > best[name][0].rate:
+                best[name] = (result, cpu_ms)
+    return best
+
+
+def report(best, rows: int, concurrency: int) -> None:
+    print(f"subscribers: {rows:,}; concurrency {concurrency}; best of the rounds")
+    for kind in ("lookup", "page"):
+        ours, bare = best[f"{kind}/graphql"][0], best[f"{kind}/bare"][0]
+        for label in ("graphql", "bare"):
+            r, cpu_ms = best[f"{kind}/{label}"]
+            print(
+                f"{kind:6} {label:7}: {r.rate:>7,.0f} req/s  p50 {r.percentile(50):6.2f} ms"
+                f"  p99 {r.percentile(99):6.2f} ms  server CPU {cpu_ms:.2f} ms/req"
+            )
+        print(f"{kind:6} ratio graphql/bare: {ours.rate / bare.rate:.2f} (aim >= 0.50)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    with database_url() as url:
+        account_id, key, numbers = asyncio.run(fill(url, args.rows))
+        ports = {"graphql": free_port(), "bare": free_port()}
+        env = {**os.environ, "SUBSTORE_DATABASE_URL": url}
+        servers = [
+            start(
+                [sys.executable, "-m", "substore.cli", "serve", "--port", str(ports["graphql"])],
+                env,
+                ports["graphql"],
+            ),
+            start(
+                [
+                    sys.executable,
+                    str(HERE / "bare_server.py"),
+                    asyncpg_dsn(url),
+                    str(account_id),
+                    str(ports["bare"]),
+                ],
+                env,
+                ports["bare"],
+            ),
+        ]
+        try:
+            pids = {"graphql": servers[0].pid, "bare": servers[1].pid}
+            best = asyncio.run(
+                measure(
+                    ports,
+                    pids,
+                    requests(key, numbers),
+                    args.requests,
+                    args.concurrency,
+                    args.rounds,
+                )
+            )
+        finally:
+            for proc in servers:
+                proc.terminate()
+                proc.wait(timeout=20)
+        report(best, len(numbers), args.concurrency)
+
+
+if __name__ == "__main__":
+    main()
