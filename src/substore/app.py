@@ -12,6 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import OperationType, get_operation_ast, parse
@@ -25,6 +26,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from substore import auth, db, repository
 from substore.config import Settings
+from substore.cpu import CpuPool
 from substore.errors import ConfigError
 from substore.errors import RequestCode as Code
 from substore.graphql.context import Context
@@ -52,11 +54,13 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Starlet
     """The API on `engine`, or on a new engine from `settings` made at start-up."""
     schema = build_schema()
     principals = auth.PrincipalCache(settings.auth_cache_seconds)
+    cpu = CpuPool(settings.normalize_workers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.engine = engine or await db.open_engine(settings, pool_size=settings.pool_size)
         yield
+        cpu.close()
         if engine is None:
             await app.state.engine.dispose()
 
@@ -67,7 +71,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Starlet
         try:
             body = await _read_operation(request, settings.max_body_bytes)
             engine = request.app.state.engine
-            return await _execute(engine, schema, principals, request, body, request_id)
+            runtime = Runtime(engine, schema, principals, cpu)
+            return await _execute(runtime, request, body, request_id)
         except RequestError as error:
             return error_response(error.code, str(error), request_id, **error.headers)
         except ConfigError as error:
@@ -198,23 +203,28 @@ async def _principal(
     return principal
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """What the endpoint works with, made once per app."""
+
+    engine: AsyncEngine
+    schema: Any
+    principals: auth.PrincipalCache
+    cpu: CpuPool
+
+
 async def _execute(
-    engine: AsyncEngine,
-    schema: Any,
-    principals: auth.PrincipalCache,
-    request: Request,
-    body: dict[str, Any],
-    request_id: str,
+    runtime: Runtime, request: Request, body: dict[str, Any], request_id: str
 ) -> Response:
     # Reads need no transaction (and its BEGIN/COMMIT round trips); writes get exactly one.
     reads_only = _operation_type(body) is OperationType.QUERY
-    async with engine.connect() as conn:
+    async with runtime.engine.connect() as conn:
         if reads_only:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-        principal = await _principal(conn, principals, request)
+        principal = await _principal(conn, runtime.principals, request)
         account = await repository.get_account(conn, principal.account_id)
-        context = Context(principal, account, request_id, conn)
-        result = await schema.execute(
+        context = Context(principal, account, request_id, conn, runtime.cpu.run)
+        result = await runtime.schema.execute(
             body["query"],
             variable_values=body.get("variables"),
             context_value=context,

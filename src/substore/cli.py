@@ -11,7 +11,7 @@ from typing import TextIO
 
 import pydantic
 
-from substore import commands, db, phone
+from substore import commands, db, import_cli, phone
 from substore.config import get_settings
 from substore.errors import ConfigError, PhoneNumberError, SubstoreError
 
@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_accounts(sub)
     _add_keys(sub)
     _add_schema(sub)
+    import_cli.add_command(sub)
     return parser
 
 

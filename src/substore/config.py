@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
@@ -24,6 +25,8 @@ class Settings(BaseSettings):
     pool_size: int = 10
     # How long a running server trusts a key it has checked (a revoked key works that long).
     auth_cache_seconds: float = 5.0
+    # Processes that normalise imports off the event loop; 0 runs them in a thread.
+    normalize_workers: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
 
     @field_validator("database_url")
     @classmethod

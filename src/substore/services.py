@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -26,6 +26,9 @@ from substore.errors import (
 )
 from substore.models import SubscriberStatus
 from substore.repository import Record, SubscriberWrite
+
+# Runs a pure function somewhere (inline, a thread, another process) and awaits it.
+CpuRunner = Callable[..., Awaitable[Any]]
 
 MAX_NAME_LENGTH = 255
 MAX_EMAIL_LENGTH = 254
@@ -72,10 +75,13 @@ class RowResult:
     subscriber_id: int | None = None
     user_errors: list[UserError] = field(default_factory=list)
     warnings: list[UserError] = field(default_factory=list)
-    subscriber: Record | None = None  # filled by load_subscribers when wanted
 
 
 # --- preparing input (pure, CPU-bound) -----------------------------------------------
+
+
+async def run_inline(function: Callable[..., Any], *args: Any) -> Any:
+    return function(*args)
 
 
 def home_region(account: Record, options: NormalizeOptions) -> str:
@@ -255,15 +261,18 @@ async def save_subscribers(
     options: NormalizeOptions = NormalizeOptions(),
     *,
     all_or_nothing: bool = False,
+    run_cpu: CpuRunner | None = None,
 ) -> list[RowResult]:
     """Create or update many subscribers; one result per input, in input order.
 
     Rows sharing an E.164 are merged in input order (later fields win): the first is
     reported CREATED or UPDATED, the later ones MERGED. With `all_or_nothing`, any
-    failed row means nothing is written and every other row is SKIPPED.
+    failed row means nothing is written and every other row is SKIPPED. Normalising is
+    CPU work: `run_cpu` decides where it runs (a server passes a process pool).
     """
     region = home_region(account, options)
-    results, rows = prepare_batch(inputs, region, options.strict_country_code)
+    run_cpu = run_cpu or run_inline
+    results, rows = await run_cpu(prepare_batch, inputs, region, options.strict_country_code)
     failed = any(r.status is RowStatus.FAILED for r in results)
     if all_or_nothing and failed:
         return [_skipped(r) for r in results]
@@ -277,17 +286,6 @@ async def save_subscribers(
         if result.status is not RowStatus.MERGED:
             result.status = RowStatus.CREATED if saved.created else RowStatus.UPDATED
     return results
-
-
-async def load_subscribers(
-    conn: AsyncConnection, account: Record, results: Sequence[RowResult]
-) -> None:
-    """Fill in `subscriber` on stored rows' results, in one query."""
-    ids = {r.subscriber_id for r in results if r.subscriber_id is not None}
-    found = await repository.get_subscribers(conn, account.id, list(ids))
-    for result in results:
-        if result.subscriber_id is not None:
-            result.subscriber = found.get(result.subscriber_id)
 
 
 def prepare_batch(

@@ -81,10 +81,10 @@ async def test_batch_results_in_order_with_merge_and_failure(conn, account):
         RowStatus.MERGED,
     ]
     assert results[1].user_errors[0].field == ("input", "1", "number")
-    await services.load_subscribers(conn, account, results)
-    assert results[1].subscriber is None
-    merged = results[3].subscriber
-    assert merged.id == results[0].subscriber.id == results[0].subscriber_id
+    assert results[1].subscriber_id is None
+    assert results[3].subscriber_id == results[0].subscriber_id
+    stored = await repository.get_subscribers(conn, account.id, [results[3].subscriber_id])
+    merged = stored[results[3].subscriber_id]
     assert (merged.first_name, merged.last_name) == ("A", "Later")
 
 

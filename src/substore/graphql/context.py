@@ -16,6 +16,7 @@ from substore import repository
 from substore.auth import Principal
 from substore.graphql.types import Subscriber
 from substore.repository import Record
+from substore.services import CpuRunner
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Context:
     account: Record
     request_id: str
     connection: AsyncConnection
+    run_cpu: CpuRunner
     # graphql-core resolves sibling fields concurrently; one connection runs one
     # statement at a time, so resolvers take turns.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -89,6 +89,7 @@ async def import_subscribers(
                 [row.to_service() for row in input],
                 normalize,
                 all_or_nothing=options.all_or_nothing,
+                run_cpu=ctx.run_cpu,
             )
     except SubstoreError as error:  # a bad defaultRegion option fails the whole batch
         return _payload([], [error.user_error.under("options")])

@@ -1,0 +1,350 @@
+"""`substore import` against a real server over HTTP: counts, rejects, resume, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from substore import auth, repository, services
+from substore.app import create_app
+from substore.client import ImportJob, run_import
+from substore.config import Settings
+
+DISTINCT = 3000
+
+
+# --- a live server -------------------------------------------------------------------
+
+
+class Flaky:
+    """Answers 503 before, or 429 after, processing some /graphql requests."""
+
+    def __init__(self, app, pattern: str) -> None:
+        self.app, self.pattern, self.calls = app, pattern, 0
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/graphql":
+            return await self.app(scope, receive, send)
+        self.calls += 1
+        mode = self.pattern[self.calls % len(self.pattern)]
+        if mode == "b":  # refused before doing anything
+            return await _answer(send, 503)
+        if mode == "a":  # done, but the answer is lost on the way back
+            await self.app(scope, receive, _swallow)
+            return await _answer(send, 429)
+        if mode == "s":
+            await asyncio.sleep(0.05)
+        return await self.app(scope, receive, send)
+
+
+async def _swallow(message) -> None:
+    return None
+
+
+async def _answer(send, status: int) -> None:
+    headers = [(b"content-type", b"application/json"), (b"retry-after", b"0")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"errors": []}'})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def servers(database_url: str) -> Iterator[dict[str, str]]:
+    """Three servers on the test database: plain, flaky and slow."""
+    settings = Settings(database_url=database_url, auth_cache_seconds=0, normalize_workers=1)
+    running, urls = [], {}
+    for name, pattern in (("plain", "."), ("flaky", "..b.a"), ("slow", "s")):
+        port = free_port()
+        app = create_app(settings)
+        config = uvicorn.Config(
+            Flaky(app, pattern), host="127.0.0.1", port=port, log_level="warning"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        urls[name] = f"http://127.0.0.1:{port}/graphql"
+        _wait(f"http://127.0.0.1:{port}/healthz")
+    yield urls
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+def _wait(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not come up")
+
+
+async def new_account(engine, region: str = "US"):
+    async with engine.begin() as conn:
+        account = await services.create_account(conn, "import-test", region)
+        key = await auth.create_key(conn, account.id, "write")
+    return account, key.secret
+
+
+async def store_of(engine, account) -> set[tuple]:
+    async with engine.connect() as conn:
+        rows = await repository.page_subscribers(
+            conn, account.id, repository.SubscriberFilter(), first=100_000
+        )
+    return {(r.e164_number, r.raw_number, r.first_name, r.email, r.status) for r in rows}
+
+
+# --- the file ------------------------------------------------------------------------
+
+INVALID = ["12", "555-0123", "911", "not a phone", "+999 123 4567", "+1 201 555 0123 ext 9"]
+
+
+def spellings(n: int) -> list[str]:
+    national = f"201555{n:04d}" if n < 10_000 else f"202555{n - 10_000:04d}"
+    return [
+        f"({national[:3]}) {national[3:6]}-{national[6:]}",
+        f"+1{national}",
+        f"1-{national[:3]}-{national[3:6]}-{national[6:]}",
+        f"{national[:3]}.{national[3:6]}.{national[6:]}",
+    ]
+
+
+@pytest.fixture(scope="module")
+def crm_file(tmp_path_factory) -> tuple[Path, dict]:
+    """5000 rows: 3000 distinct numbers in mixed formats, 5% invalid, duplicates near and far."""
+    rng = random.Random(5000)
+    rows, truth = [], {"invalid": 0, "valid": 0}
+    numbers = list(range(DISTINCT))
+    extra = [rng.randrange(DISTINCT) for _ in range(5000 - DISTINCT - 250)]  # duplicates
+    order = numbers + extra
+    rng.shuffle(order)
+    for position, n in enumerate(order):
+        rows.append(
+            {
+                "Phone": rng.choice(spellings(n)),
+                "First Name": f"name-{n}-{position}",
+                "Email": f"s{n}@example.com",
+                "status": rng.choice(["subscribed", "", "Unsubscribed"]),
+            }
+        )
+    for _ in range(250):  # 5% invalid, spread through the file
+        rows.insert(
+            rng.randrange(len(rows)),
+            {"Phone": rng.choice(INVALID), "First Name": "bad", "Email": "", "status": ""},
+        )
+    truth["invalid"], truth["valid"] = 250, len(rows) - 250
+    path = tmp_path_factory.mktemp("crm") / "export.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["Phone", "First Name", "Email", "status"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path, truth
+
+
+def job(path: Path, url: str, token: str, tmp: Path, **overrides) -> ImportJob:
+    values = dict(
+        path=path,
+        url=url,
+        token=token,
+        mapping={"firstName": "First Name", "email": "Email"},
+        batch_size=400,
+        concurrency=2,
+        rejects=tmp / "rejects.csv",
+        checkpoint=tmp / "ckpt",
+        backoff_seconds=0.01,
+    )
+    return ImportJob(**{**values, **overrides})
+
+
+# --- tests ---------------------------------------------------------------------------
+
+
+async def test_counts_rejects_and_reimport(engine, servers, crm_file, tmp_path):
+    path, truth = crm_file
+    account, token = await new_account(engine)
+    totals = await run_import(job(path, servers["plain"], token, tmp_path))
+    assert totals.rows == truth["valid"] + truth["invalid"]
+    assert totals.created == DISTINCT
+    assert totals.updated + totals.merged == truth["valid"] - DISTINCT
+    assert totals.failed == truth["invalid"] and totals.exit_code == 1
+    with (tmp_path / "rejects.csv").open() as handle:
+        rejects = list(csv.DictReader(handle))
+    assert len(rejects) == truth["invalid"]
+    assert {r["Phone"] for r in rejects} <= set(INVALID)
+    assert all(
+        r["error_code"] == "INVALID_PHONENUMBER_FORMAT" and r["error_message"] for r in rejects
+    )
+    assert len(await store_of(engine, account)) == DISTINCT
+    again = await run_import(job(path, servers["plain"], token, tmp_path))
+    assert (again.created, again.updated + again.merged, again.failed) == (
+        0,
+        truth["valid"],
+        truth["invalid"],
+    )
+    assert not (tmp_path / "ckpt").exists()  # a finished import leaves no checkpoint
+
+
+async def test_later_rows_win_across_batches_and_lanes(engine, servers, crm_file, tmp_path):
+    path, _ = crm_file
+    account, token = await new_account(engine)
+    await run_import(job(path, servers["plain"], token, tmp_path, concurrency=3, batch_size=150))
+    last_name = {}
+    with path.open() as handle:
+        for row in csv.DictReader(handle):
+            if row["First Name"] != "bad":
+                last_name[row["Email"]] = row["First Name"]
+    stored = {email: first for _, _, first, email, _ in await store_of(engine, account)}
+    assert stored == last_name
+
+
+async def test_flaky_server_loses_and_duplicates_nothing(engine, servers, crm_file, tmp_path):
+    path, truth = crm_file
+    steady, steady_token = await new_account(engine)
+    flaky, flaky_token = await new_account(engine)
+    (tmp_path / "steady").mkdir()
+    await run_import(job(path, servers["plain"], steady_token, tmp_path / "steady"))
+    totals = await run_import(job(path, servers["flaky"], flaky_token, tmp_path))
+    assert totals.failed == truth["invalid"]
+    assert await store_of(engine, flaky) == await store_of(engine, steady)
+
+
+async def test_killed_import_resumes_to_the_same_store(engine, servers, crm_file, tmp_path):
+    path, _ = crm_file
+    steady, steady_token = await new_account(engine)
+    killed, killed_token = await new_account(engine)
+
+    def command(url: str, name: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "substore.cli",
+            "import",
+            str(path),
+            "--url",
+            url,
+            "--map",
+            "firstName=First Name",
+            "--map",
+            "email=Email",
+            "--batch-size",
+            "100",
+            "--concurrency",
+            "2",
+            "--rejects",
+            str(tmp_path / f"{name}.csv"),
+            "--checkpoint",
+            str(tmp_path / f"{name}.ckpt"),
+        ]
+
+    env = {**os.environ, "SUBSTORE_TOKEN": killed_token}
+    proc = await asyncio.create_subprocess_exec(
+        *command(servers["slow"], "killed"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    await asyncio.to_thread(_wait_for_batches, tmp_path / "killed.ckpt", 8)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    partial = len(await store_of(engine, killed))
+    assert 0 < partial < DISTINCT
+    resumed = await asyncio.to_thread(
+        subprocess.run,
+        [*command(servers["slow"], "killed"), "--resume"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 1, resumed.stderr  # 1: some rows were rejected
+    assert "250 rejected" in resumed.stdout
+    steady_done = await asyncio.to_thread(
+        subprocess.run,
+        command(servers["plain"], "steady"),
+        env={**os.environ, "SUBSTORE_TOKEN": steady_token},
+        capture_output=True,
+        text=True,
+    )
+    assert steady_done.returncode == 1, steady_done.stderr
+    assert await store_of(engine, killed) == await store_of(engine, steady)
+    assert _lines(tmp_path / "killed.csv") == _lines(tmp_path / "steady.csv")
+
+
+def _wait_for_batches(checkpoint: Path, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if checkpoint.exists() and len(checkpoint.read_text().splitlines()) > count:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the import made no progress")
+
+
+def _lines(path: Path) -> list[str]:
+    return sorted(path.read_text().splitlines())
+
+
+def test_bad_token_is_exit_2(servers, crm_file, tmp_path):
+    path, _ = crm_file
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "substore.cli",
+            "import",
+            str(path),
+            "--url",
+            servers["plain"],
+            "--token",
+            "sk_wrong",
+            "--map",
+            "firstName=First Name",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "refused the token" in done.stderr
+
+
+def test_unreachable_server_is_exit_2_after_retries(crm_file, tmp_path):
+    path, _ = crm_file
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "substore.cli",
+            "import",
+            str(path),
+            "--url",
+            f"http://127.0.0.1:{free_port()}/graphql",
+            "--token",
+            "sk_x",
+            "--max-retries",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "gave up after 2 tries" in done.stderr
