@@ -112,3 +112,15 @@ async def test_bad_default_region_fails_the_batch_and_writes_nothing(api):
 async def test_read_key_cannot_import(read_api):
     body = await read_api.gql(IMPORT, status=403, rows=[{"number": "2015550360"}])
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_results_can_be_narrowed_to_some_statuses(api):
+    rows = [{"number": "2015550370"}, {"number": "12"}, {"number": "2015550370"}]
+    query = """mutation($rows: [SubscriberInput!]!) { importSubscribers(input: $rows) {
+        failedCount mergedCount results(status: [FAILED, MERGED]) { index status } } }"""
+    payload = (await api.data(query, rows=rows))["importSubscribers"]
+    assert payload["results"] == [
+        {"index": 1, "status": "FAILED"},
+        {"index": 2, "status": "MERGED"},
+    ]
+    assert (payload["failedCount"], payload["mergedCount"]) == (1, 1)

@@ -36,8 +36,16 @@ class ImportSubscribersPayload:
     merged_count: int
     failed_count: int
     skipped_count: int
-    results: list[ImportRowResult]
     user_errors: list[t.UserError]
+    rows: strawberry.Private[list[services.RowResult]]
+
+    @strawberry.field(
+        description="One result per input row, in input order; `status` keeps only rows "
+        "with those statuses (an import script asks for FAILED and reads the counts)."
+    )
+    def results(self, status: list[t.ImportRowStatus] | None = None) -> list[ImportRowResult]:  # type: ignore[valid-type]
+        wanted = set(status) if status else None
+        return [_row(r) for r in self.rows if wanted is None or r.status in wanted]
 
 
 def _row(result: services.RowResult) -> ImportRowResult:
@@ -63,8 +71,8 @@ def _payload(
         merged_count=count(services.RowStatus.MERGED),
         failed_count=count(services.RowStatus.FAILED),
         skipped_count=count(services.RowStatus.SKIPPED),
-        results=[_row(r) for r in results],
         user_errors=t.user_errors(errors),
+        rows=results,
     )
 
 

@@ -6,11 +6,14 @@ an explicit null arrives as None and clears the stored value.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import UNSET
 from strawberry.scalars import JSON
+from strawberry.types.arguments import InputContext
 
 from substore import repository, services
 from substore.graphql.scalars import PhoneNumber
@@ -42,6 +45,33 @@ class SubscriberInput:
             e164_number=None if self.e164_number is UNSET else self.e164_number,
             profile=profile,
         )
+
+
+_PYTHON_NAMES = {
+    "number": "number",
+    "e164Number": "e164_number",
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "email": "email",
+    "attributes": "attributes",
+    "status": "status",
+}
+
+
+def _subscriber_input(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
+    """Build a SubscriberInput from its GraphQL value (strawberry's `from_input` hook).
+
+    Strawberry's generic conversion looks every field name up again for every row,
+    about 70 µs a row, and an import carries 1000 rows. These fields are plain values
+    that graphql-core has already coerced; omitted ones are absent and stay UNSET.
+    """
+    kwargs = {_PYTHON_NAMES[name]: item for name, item in value.items()}
+    if kwargs.get("status") is not None:
+        kwargs["status"] = context.convert(kwargs["status"], SubscriberStatus, "status")
+    return cls(**kwargs)
+
+
+SubscriberInput.__strawberry_definition__.from_input = _subscriber_input
 
 
 @strawberry.input

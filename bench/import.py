@@ -1,0 +1,282 @@
+"""End-to-end rows/s of `substore import` against `substore serve`, next to two ceilings.
+
+- normalisation ceiling: bare phonenumbers (parse + is_valid_number + format) on every
+  core, same rows, same run;
+- database ceiling: a bare asyncpg unnest upsert of the same (distinct) rows;
+- the client's peak memory (RSS), and lookup latency idle vs during the import.
+Rows: mixed formats, 10% duplicates, 2% invalid.
+Usage: python bench/import.py [--rows 100000 | --million] [--concurrency 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+import phonenumbers
+import psutil
+
+from corpus import rows as corpus_rows
+from lookup import free_port
+from pg import asyncpg_dsn, database_url
+from substore import auth, db, services
+from substore.errors import PhoneNumberError
+from upsert import BARE_SQL, COLUMNS, batches
+
+INTERNATIONAL = phonenumbers.PhoneNumberFormat.INTERNATIONAL
+
+
+def make_rows(count: int, seed: int = 10) -> list[str]:
+    """Numbers as a CRM holds them: 88% distinct valid numbers in mixed formats (US ones
+    national, the rest with +country code), 10% duplicates spelled differently, 2% invalid."""
+    rng = random.Random(seed)
+    distinct: dict[str, str] = {}
+    for text, region in corpus_rows(count * 2, seed=seed):
+        try:
+            parsed = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if not phonenumbers.is_valid_number(parsed):
+            continue
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        spelled = text if region == "US" else phonenumbers.format_number(parsed, INTERNATIONAL)
+        distinct.setdefault(e164, spelled)
+        if len(distinct) >= count * 0.88:
+            break
+    out = list(distinct.values())
+    out += [" " + rng.choice(out).replace(" ", "-") for _ in range(int(count * 0.10))]
+    out += [
+        rng.choice(["12", "555-0123", "911", "n/a", "+999 1234"]) for _ in range(count - len(out))
+    ]
+    rng.shuffle(out)
+    return out
+
+
+def write_csv(path: Path, numbers: list[str]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["phone", "first_name"])
+        writer.writerows([number, f"n{i}"] for i, number in enumerate(numbers))
+
+
+def _bare_chunk(numbers: list[str]) -> int:
+    ok = 0
+    for text in numbers:
+        try:
+            parsed = phonenumbers.parse(text, "US")
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            ok += 1
+    return ok
+
+
+def normalisation_ceiling(numbers: list[str]) -> float:
+    cores = os.cpu_count() or 1
+    chunks = [numbers[i::cores] for i in range(cores)]
+    with multiprocessing.get_context("forkserver").Pool(cores) as pool:
+        pool.map(_bare_chunk, [c[:100] for c in chunks])  # start the workers first
+        start = time.perf_counter()
+        pool.map(_bare_chunk, chunks)
+        return len(numbers) / (time.perf_counter() - start)
+
+
+async def database_ceiling(url: str, account_id: int, numbers: list[str]) -> float:
+    keyed = {}
+    for text in numbers:
+        try:
+            row, _ = services.prepare(services.SubscriberInput(number=text), "US", False)
+        except PhoneNumberError:
+            continue
+        keyed.setdefault(row.key["e164_number"], row)
+    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=2, max_size=2)
+    start = time.perf_counter()
+    for chunk in batches(list(keyed.values()), 1000):
+        arrays = [[row.key[c] for row in chunk] for c in COLUMNS]
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.fetch(BARE_SQL, account_id, *arrays)
+    seconds = time.perf_counter() - start
+    await pool.close()
+    return len(numbers) / seconds  # per input row, as the import counts them
+
+
+async def prepare(url: str) -> tuple[str, int]:
+    engine = db.create_engine(url, pool_size=1)
+    await db.migrate(engine)
+    async with engine.begin() as conn:
+        account = await services.create_account(conn, "import-bench", "US")
+        key = await auth.create_key(conn, account.id, "write")
+        ceiling = await services.create_account(conn, "ceiling", "US")
+    await engine.dispose()
+    return key.secret, ceiling.id
+
+
+async def probe(url: str, key: str, number: str, stop: asyncio.Event) -> list[float]:
+    """subscriber(number:) latency every 20 ms until `stop`."""
+    query = {
+        "query": "query($n: PhoneNumber) { subscriber(number: $n) { id } }",
+        "variables": {"n": number},
+    }
+    latencies = []
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as client:
+        while not stop.is_set():
+            start = time.perf_counter()
+            response = await client.post(url, json=query)
+            assert response.status_code == 200
+            latencies.append((time.perf_counter() - start) * 1000)
+            await asyncio.sleep(0.02)
+    return latencies
+
+
+def cpu_by_process(server_pid: int, client_pid: int | None) -> dict[str, float]:
+    """CPU seconds used so far by the client, the server, its workers, and PostgreSQL."""
+
+    def used(process: psutil.Process) -> float:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            return times.user + times.system
+        return 0.0
+
+    server = psutil.Process(server_pid)
+    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    return {
+        "client": used(psutil.Process(client_pid)) if client_pid else 0.0,
+        "server": used(server),
+        "normaliser": sum(used(child) for child in server.children(recursive=True)),
+        "postgres": sum(used(p) for p in postgres),
+    }
+
+
+async def import_with_probe(
+    command: list[str], env, url: str, key: str, server_pid: int
+) -> tuple[float, int, list[float], dict[str, float]]:
+    before = cpu_by_process(server_pid, None)
+    stop = asyncio.Event()
+    prober = asyncio.create_task(probe(url, key, "+12015550123", stop))
+    start = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    watched, peak, client_cpu = psutil.Process(proc.pid), 0, 0.0
+    while proc.returncode is None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            peak = max(peak, watched.memory_info().rss)
+            client_cpu = cpu_by_process(server_pid, proc.pid)["client"]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), 0.05)
+    seconds = time.perf_counter() - start
+    after = cpu_by_process(server_pid, None)
+    cpu = {name: after[name] - before[name] for name in after} | {"client": client_cpu}
+    stop.set()
+    latencies = await prober
+    print("client said:", (await proc.stdout.read()).decode().strip())
+    return seconds, peak, latencies, cpu
+
+
+async def idle_latencies(url: str, key: str) -> list[float]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(probe(url, key, "+12015550123", stop))
+    await asyncio.sleep(3)
+    stop.set()
+    return await task
+
+
+def summary(latencies: list[float]) -> str:
+    q = statistics.quantiles(latencies, n=100)
+    return f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms ({len(latencies)} lookups)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--million", action="store_true")
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--workers", type=int, help="SUBSTORE_NORMALIZE_WORKERS for the server")
+    args = parser.parse_args()
+    count = 1_000_000 if args.million else args.rows
+    numbers = make_rows(count)
+    with database_url() as url, tempfile.TemporaryDirectory() as tmp:
+        key, ceiling_account = asyncio.run(prepare(url))
+        path = Path(tmp) / "crm.csv"
+        write_csv(path, numbers)
+        port = free_port()
+        endpoint = f"http://127.0.0.1:{port}/graphql"
+        env = {**os.environ, "SUBSTORE_DATABASE_URL": url, "SUBSTORE_TOKEN": key}
+        if args.workers is not None:
+            env["SUBSTORE_NORMALIZE_WORKERS"] = str(args.workers)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "substore.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait(f"http://127.0.0.1:{port}/healthz")
+            idle = asyncio.run(idle_latencies(endpoint, key))
+            command = [
+                sys.executable,
+                "-m",
+                "substore.cli",
+                "import",
+                str(path),
+                "--url",
+                endpoint,
+                "--map",
+                "firstName=first_name",
+                "--concurrency",
+                str(args.concurrency),
+                "--rejects",
+                str(Path(tmp) / "rejects.csv"),
+            ]
+            seconds, peak, busy, cpu = asyncio.run(
+                import_with_probe(command, env, endpoint, key, server.pid)
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        ceiling = normalisation_ceiling(numbers)
+        database = asyncio.run(database_ceiling(url, ceiling_account, numbers))
+    rate = count / seconds
+    print(json.dumps({"rows": count, "seconds": round(seconds, 1)}))
+    print(f"substore import end to end : {rate:>9,.0f} rows/s")
+    print(
+        f"normalisation ceiling      : {ceiling:>9,.0f} rows/s (bare phonenumbers, {os.cpu_count()} cores)"
+    )
+    print(f"database ceiling           : {database:>9,.0f} rows/s (bare asyncpg unnest upsert)")
+    print(f"ratio import/normalisation : {rate / ceiling:.2f} (aim >= 0.70)")
+    print(f"ratio import/database      : {rate / database:.2f}")
+    print(f"client peak memory (RSS)   : {peak / 2**20:.0f} MiB")
+    print(f"lookup while idle          : {summary(idle)}")
+    print(f"lookup during the import   : {summary(busy)}")
+    shares = ", ".join(f"{name} {used:.1f}s" for name, used in cpu.items())
+    print(f"CPU during the import      : {shares} (of {seconds * (os.cpu_count() or 1):.1f}s)")
+
+
+def _wait(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError("substore serve did not start")
+
+
+if __name__ == "__main__":
+    main()
