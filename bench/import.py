@@ -31,7 +31,8 @@ import phonenumbers
 import psutil
 
 from corpus import rows as corpus_rows
-from lookup import free_port
+from lookup import free_port, wait_healthy
+from normalize import bare
 from pg import asyncpg_dsn, database_url
 from substore import auth, db, services
 from substore.errors import PhoneNumberError
@@ -74,16 +75,7 @@ def write_csv(path: Path, numbers: list[str]) -> None:
 
 
 def _bare_chunk(numbers: list[str]) -> int:
-    ok = 0
-    for text in numbers:
-        try:
-            parsed = phonenumbers.parse(text, "US")
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(parsed):
-            phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-            ok += 1
-    return ok
+    return bare([(number, "US") for number in numbers])
 
 
 def normalisation_ceiling(numbers: list[str]) -> float:
@@ -226,7 +218,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            _wait(f"http://127.0.0.1:{port}/healthz")
+            wait_healthy(f"http://127.0.0.1:{port}/healthz")
             idle = asyncio.run(idle_latencies(endpoint, key))
             command = [
                 sys.executable,
@@ -265,17 +257,6 @@ def main() -> None:
     print(f"lookup during the import   : {summary(busy)}")
     shares = ", ".join(f"{name} {used:.1f}s" for name, used in cpu.items())
     print(f"CPU during the import      : {shares} (of {seconds * (os.cpu_count() or 1):.1f}s)")
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise RuntimeError("substore serve did not start")
 
 
 if __name__ == "__main__":

@@ -53,17 +53,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+def wait_healthy(url: str, seconds: float = 60) -> None:
+    """Until `url` answers at all (any status)."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-            return proc
+            httpx.get(url, timeout=1)
+            return
         except httpx.TransportError:
             time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"{command} did not start")
+    raise RuntimeError(f"{url} did not come up")
+
+
+def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/")
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc
 
 
 def requests(key: str, numbers: list[str]) -> dict[str, list[bytes]]:

@@ -7,7 +7,6 @@ import csv
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,9 +14,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
+from tests.support import free_port, wait_until_healthy
 
 from substore import auth, repository, services
 from substore.app import create_app
@@ -61,12 +60,6 @@ async def _answer(send, status: int) -> None:
     await send({"type": "http.response.body", "body": b'{"errors": []}'})
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def servers(database_url: str) -> Iterator[dict[str, str]]:
     """Three servers on the test database: plain, flaky and slow."""
@@ -83,22 +76,11 @@ def servers(database_url: str) -> Iterator[dict[str, str]]:
         thread.start()
         running.append((server, thread))
         urls[name] = f"http://127.0.0.1:{port}/graphql"
-        _wait(f"http://127.0.0.1:{port}/healthz")
+        wait_until_healthy(f"http://127.0.0.1:{port}/healthz")
     yield urls
     for server, thread in running:
         server.should_exit = True
         thread.join(timeout=20)
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError(f"{url} did not come up")
 
 
 async def new_account(engine, region: str = "US"):
@@ -304,47 +286,19 @@ def _lines(path: Path) -> list[str]:
     return sorted(path.read_text().splitlines())
 
 
-def test_bad_token_is_exit_2(servers, crm_file, tmp_path):
-    path, _ = crm_file
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "substore.cli",
-            "import",
-            str(path),
-            "--url",
-            servers["plain"],
-            "--token",
-            "sk_wrong",
-            "--map",
-            "firstName=First Name",
-        ],
-        capture_output=True,
-        text=True,
-    )
+def substore_import(path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "substore.cli", "import", str(path), "--url", url, *args]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+def test_bad_token_is_exit_2(servers, crm_file):
+    done = substore_import(crm_file[0], servers["plain"], "--token", "sk_wrong")
     assert done.returncode == 2
     assert "refused the token" in done.stderr
 
 
-def test_unreachable_server_is_exit_2_after_retries(crm_file, tmp_path):
-    path, _ = crm_file
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "substore.cli",
-            "import",
-            str(path),
-            "--url",
-            f"http://127.0.0.1:{free_port()}/graphql",
-            "--token",
-            "sk_x",
-            "--max-retries",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-    )
+def test_unreachable_server_is_exit_2_after_retries(crm_file):
+    url = f"http://127.0.0.1:{free_port()}/graphql"
+    done = substore_import(crm_file[0], url, "--token", "sk_x", "--max-retries", "1")
     assert done.returncode == 2
     assert "gave up after 2 tries" in done.stderr

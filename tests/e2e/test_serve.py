@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -15,12 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support import free_port, wait_until_healthy
 
 
 @pytest.fixture
@@ -62,23 +55,12 @@ def server(fresh_database: str) -> Iterator[tuple[str, str]]:
         banner = [proc.stdout.readline() for _ in range(4)]
         key = json.loads(banner[3])["Authorization"].removeprefix("Bearer ")
         url = f"http://127.0.0.1:{port}"
-        _wait_until_healthy(url)
+        wait_until_healthy(f"{url}/healthz")
         yield url, key
     finally:
         proc.terminate()
         proc.wait(timeout=20)
         proc.stdout.close()
-
-
-def _wait_until_healthy(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("substore serve did not become healthy")
 
 
 def test_serve_creates_an_account_and_answers_over_http(server):
