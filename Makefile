@@ -21,17 +21,18 @@ test: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples migrations
+	$(BIN)/ruff format --check src tests bench examples migrations
 
 format: $(VENV)/.installed-dev
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench examples migrations
+	$(BIN)/ruff check --fix src tests bench examples migrations
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/normalize.py
 	$(BIN)/python bench/upsert.py
 	$(BIN)/python bench/lookup.py
+	$(BIN)/python bench/import.py
 
 clean:
 	rm -rf $(VENV) .substore .pytest_cache .hypothesis

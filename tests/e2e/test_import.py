@@ -302,3 +302,18 @@ def test_unreachable_server_is_exit_2_after_retries(crm_file):
     done = substore_import(crm_file[0], url, "--token", "sk_x", "--max-retries", "1")
     assert done.returncode == 2
     assert "gave up after 2 tries" in done.stderr
+
+
+async def test_example_script_imports_and_reports_refusals(engine, servers):
+    _, token = await new_account(engine)
+    env = {**os.environ, "SUBSTORE_URL": servers["plain"], "SUBSTORE_TOKEN": token}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "examples/import_with_httpx.py"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "created 3, updated 0, merged 0, refused 1" in done.stdout
+    assert "row 3: INVALID_PHONENUMBER_FORMAT LOCAL_ONLY" in done.stdout
