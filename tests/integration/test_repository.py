@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from substore import repository
 from substore.errors import DuplicateError
 from substore.phone import normalize
+from substore.preparation import key_columns
 from substore.repository import SubscriberFilter, SubscriberWrite
-from substore.services import _key_columns
 
 
 def write(number: str, region: str = "US", **profile) -> SubscriberWrite:
     return SubscriberWrite(
-        key=_key_columns(normalize(number, default_region=region)), profile=profile
+        key=key_columns(normalize(number, default_region=region)), profile=profile
     )
 
 
@@ -94,7 +94,7 @@ async def test_concurrent_upserts_of_the_same_numbers_create_each_exactly_once(e
         order = numbers[:]
         random.Random(seed).shuffle(order)
         async with engine.begin() as conn:
-            rows = [SubscriberWrite(key=_key_columns(normalize(n)), profile={}) for n in order]
+            rows = [SubscriberWrite(key=key_columns(normalize(n)), profile={}) for n in order]
             return [r.created for r in await repository.upsert_subscribers(conn, account.id, rows)]
 
     reports = await asyncio.gather(*(worker(seed) for seed in range(16)))

@@ -1,0 +1,177 @@
+"""Preparing input: normalise numbers, validate fields, merge a batch. Pure: no I/O.
+
+This is the CPU-bound half of saving subscribers; a server runs `prepare_batch` in a
+worker process, so everything here must pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from substore import phone
+from substore.errors import ErrorCode, SubstoreError, UserError, ValidationError
+from substore.models import SubscriberStatus
+from substore.repository import SubscriberWrite
+
+MAX_NAME_LENGTH = 255
+MAX_EMAIL_LENGTH = 254
+MAX_ATTRIBUTES_BYTES = 16_384
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberInput:
+    """What a caller submitted. `profile` holds only the fields the caller gave."""
+
+    number: str | int | None = None
+    e164_number: str | None = None
+    profile: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizeOptions:
+    default_region: str | None = None
+    strict_country_code: bool = False
+
+
+class RowStatus(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    MERGED = "MERGED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+
+@dataclass(slots=True)
+class RowResult:
+    index: int
+    status: RowStatus
+    e164_number: str | None = None
+    subscriber_id: int | None = None
+    user_errors: list[UserError] = field(default_factory=list)
+    warnings: list[UserError] = field(default_factory=list)
+
+
+def prepare(data: SubscriberInput, region: str, strict: bool) -> tuple[SubscriberWrite, list]:
+    """Normalise and validate one input: the row to write and its warnings, or raise."""
+    key = phone.normalize(
+        data.number, data.e164_number, default_region=region, strict_country_code=strict
+    )
+    row = SubscriberWrite(key=key_columns(key), profile=validate_profile(data.profile))
+    return row, list(key.warnings)
+
+
+def key_columns(key: phone.NormalizedNumber) -> dict[str, Any]:
+    return {
+        "e164_number": key.e164_number,
+        "number": key.number,
+        "raw_number": key.raw_number,
+        "country_code": key.country_code,
+        "region_code": key.region_code,
+        "number_type": key.number_type,
+        "country_code_source": str(key.country_code_source),
+        "default_region": key.default_region,
+        "normalizer_version": key.normalizer_version,
+    }
+
+
+def validate_profile(profile: dict[str, Any]) -> dict[str, Any]:
+    """Check the given profile fields; blanks become None (which clears)."""
+    clean = dict(profile)
+    for name in ("first_name", "last_name", "email"):
+        if name in clean:
+            clean[name] = _text(clean[name])
+    for name in ("first_name", "last_name"):
+        if clean.get(name) and len(clean[name]) > MAX_NAME_LENGTH:
+            raise _too_long(name, MAX_NAME_LENGTH)
+    if clean.get("email"):
+        _check_email(clean["email"])
+    if "attributes" in clean:
+        _check_attributes(clean["attributes"])
+    if clean.get("status") is not None and clean["status"] not in set(SubscriberStatus):
+        raise ValidationError("status must be SUBSCRIBED or UNSUBSCRIBED.", field=("status",))
+    return clean
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _too_long(name: str, limit: int) -> ValidationError:
+    return ValidationError(
+        f"{_camel(name)} is longer than {limit} characters.",
+        field=(_camel(name),),
+        code=ErrorCode.PARAMETER_TOO_LONG,
+    )
+
+
+def _check_email(email: str) -> None:
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise _too_long("email", MAX_EMAIL_LENGTH)
+    if not _EMAIL.fullmatch(email):
+        raise ValidationError(
+            f"{email!r} is not an email address like name@example.com.",
+            field=("email",),
+            code=ErrorCode.INVALID_EMAIL_FORMAT,
+        )
+
+
+def _check_attributes(attributes: Any) -> None:
+    if attributes is None:
+        return
+    if not isinstance(attributes, dict):
+        raise ValidationError(
+            'attributes must be a JSON object, e.g. {"plan": "gold"}.',
+            field=("attributes",),
+        )
+    if len(json.dumps(attributes)) > MAX_ATTRIBUTES_BYTES:
+        raise _too_long("attributes", MAX_ATTRIBUTES_BYTES)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def prepare_batch(
+    inputs: Sequence[SubscriberInput], region: str, strict: bool
+) -> tuple[list[RowResult], dict[str, SubscriberWrite]]:
+    """Normalise every row and merge rows that share an E.164. Pure: no I/O."""
+    results: list[RowResult] = []
+    rows: dict[str, SubscriberWrite] = {}
+    for index, data in enumerate(inputs):
+        try:
+            row, warnings = prepare(data, region, strict)
+        except SubstoreError as error:
+            error_ = error.user_error.under("input", str(index))
+            results.append(RowResult(index, RowStatus.FAILED, user_errors=[error_]))
+            continue
+        e164 = row.key["e164_number"]
+        earlier = rows.get(e164)
+        status = RowStatus.MERGED if earlier else RowStatus.CREATED
+        rows[e164] = _merge(earlier, row) if earlier else row
+        warnings = under(warnings, "input", str(index))
+        results.append(RowResult(index, status, e164, warnings=warnings))
+    return results, rows
+
+
+def _merge(earlier: SubscriberWrite, later: SubscriberWrite) -> SubscriberWrite:
+    return SubscriberWrite(key=later.key, profile={**earlier.profile, **later.profile})
+
+
+def skipped(result: RowResult) -> RowResult:
+    if result.status is RowStatus.FAILED:
+        return result
+    return RowResult(result.index, RowStatus.SKIPPED, result.e164_number, warnings=result.warnings)
+
+
+def under(errors: list[UserError], *prefix: str) -> list[UserError]:
+    return [error.under(*prefix) for error in errors]
