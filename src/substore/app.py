@@ -11,7 +11,7 @@ import functools
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +50,15 @@ def error_response(code: Code, message: str, request_id: str, **headers: str) ->
     return JSONResponse(body, code.http_status, {"X-Request-Id": request_id, **headers})
 
 
-def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Starlette:
-    """The API on `engine`, or on a new engine from `settings` made at start-up."""
+def create_app(
+    settings: Settings,
+    engine: AsyncEngine | None = None,
+    on_shutdown: Callable[[], None] | None = None,
+) -> Starlette:
+    """The API on `engine`, or on a new engine from `settings` made at start-up.
+
+    `on_shutdown` runs after the app has stopped (`substore serve` releases the embedded
+    database there)."""
     schema = build_schema()
     principals = auth.PrincipalCache(settings.auth_cache_seconds)
     cpu = CpuPool(settings.normalize_workers)
@@ -63,6 +70,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Starlet
         cpu.close()
         if engine is None:
             await app.state.engine.dispose()
+        if on_shutdown is not None:
+            on_shutdown()
 
     async def graphql_endpoint(request: Request) -> Response:
         request_id = uuid.uuid4().hex[:16]

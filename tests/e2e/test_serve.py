@@ -86,3 +86,33 @@ def test_serve_creates_an_account_and_answers_over_http(server):
     assert httpx.post(f"{url}/graphql", json={"query": "{ account { id } }"}).status_code == 401
     page = httpx.get(f"{url}/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+def test_stopping_serve_stops_its_embedded_postgres(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "SUBSTORE_DATABASE_URL"}
+    env["SUBSTORE_DATA_DIR"] = str(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "substore.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}/healthz", seconds=60)
+        assert _postgres_serving(tmp_path)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert not _postgres_serving(tmp_path)
+
+
+def _postgres_serving(data_dir) -> bool:
+    import psutil
+
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "postgres" and str(data_dir) in " ".join(
+            process.info["cmdline"] or []
+        ):
+            return True
+    return False
