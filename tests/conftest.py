@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -22,6 +23,10 @@ from substore.app import create_app
 from substore.config import Settings
 from substore.repository import Record as Account
 from tests.api import Api
+
+# Properties, not timings: a slow CI machine must not fail them (no per-example deadline).
+hypothesis_settings.register_profile("substore", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("substore")
 
 
 @pytest.fixture(scope="session")

@@ -108,6 +108,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine = engine  # set again at start-up when the app makes its own
+    app.state.principals = principals
     return app
 
 

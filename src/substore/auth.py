@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -82,11 +83,12 @@ class PrincipalCache:
     """
 
     seconds: float
+    clock: Callable[[], float] = time.monotonic
     _entries: dict[str, tuple[float, Principal]] = field(default_factory=dict)
 
     def get(self, token: str) -> Principal | None:
         entry = self._entries.get(token)
-        if entry is None or entry[0] < time.monotonic():
+        if entry is None or entry[0] < self.clock():
             return None
         return entry[1]
 
@@ -95,4 +97,4 @@ class PrincipalCache:
             return
         if len(self._entries) > 10_000:  # bounded: drop everything rather than grow
             self._entries.clear()
-        self._entries[token] = (time.monotonic() + self.seconds, principal)
+        self._entries[token] = (self.clock() + self.seconds, principal)
