@@ -108,6 +108,13 @@ def _add_keys(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--scope", choices=["read", "write"], required=True)
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(handler=_keys_create)
+    listing = keys.add_parser("list", help="list an account's keys (prefixes only)")
+    listing.add_argument("--account", type=int, required=True)
+    listing.set_defaults(handler=_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke a key, given whole or by its listed prefix")
+    revoke.add_argument("--account", type=int, required=True)
+    revoke.add_argument("key", help="the key (sk_...) or the prefix `keys list` shows")
+    revoke.set_defaults(handler=_keys_revoke)
 
 
 def _keys_create(args: argparse.Namespace) -> int:
@@ -117,6 +124,22 @@ def _keys_create(args: argparse.Namespace) -> int:
         if args.json
         else f"{args.scope} API key (shown once): {created['apiKey']}"
     )
+    return 0
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    for key in commands.list_keys(get_settings(), args.account):
+        state = f"revoked {key['revokedAt']}" if key["revokedAt"] else "live"
+        print(f"{key['prefix']}…  {key['scope']:5}  created {key['createdAt']}  {state}")
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    revoked = commands.revoke_key(get_settings(), args.account, args.key)
+    if not revoked:
+        print("no live key of this account matches", file=sys.stderr)
+        return 1
+    print("revoked; a running server stops accepting it within SUBSTORE_AUTH_CACHE_SECONDS")
     return 0
 
 

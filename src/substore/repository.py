@@ -317,6 +317,21 @@ async def find_api_key(conn: AsyncConnection, key_hash: str) -> Record | None:
     return (await conn.execute(statement)).first()
 
 
+async def list_api_keys(conn: AsyncConnection, account_id: int) -> list[Record]:
+    statement = (
+        sa.select(
+            api_keys.c.id,
+            api_keys.c.prefix,
+            api_keys.c.scope,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+        )
+        .where(api_keys.c.account_id == account_id)
+        .order_by(api_keys.c.id)
+    )
+    return list(await conn.execute(statement))
+
+
 async def revoke_api_key(conn: AsyncConnection, account_id: int, key_id: int) -> bool:
     statement = (
         api_keys.update()

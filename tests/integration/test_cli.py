@@ -68,3 +68,32 @@ def test_schema_check_fails_on_a_stale_file(tmp_path):
     assert not commands.schema_is_current(stale)
     commands.export_schema(stale)
     assert commands.schema_is_current(stale)
+
+
+async def test_keys_list_and_revoke(database_url, http):
+    made = json.loads(
+        substore(
+            "accounts",
+            "create",
+            "--name",
+            "K",
+            "--default-region",
+            "US",
+            "--json",
+            url=database_url,
+        ).stdout
+    )
+    account, secret = str(made["id"]), made["apiKey"]
+    listed = substore("keys", "list", "--account", account, url=database_url)
+    assert listed.returncode == 0 and secret[:12] in listed.stdout and "live" in listed.stdout
+    assert secret not in listed.stdout  # only the prefix is ever shown again
+    revoked = substore("keys", "revoke", "--account", account, secret[:12], url=database_url)
+    assert revoked.returncode == 0, revoked.stderr
+    response = await http.post(
+        "/graphql",
+        json={"query": "{ account { id } }"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert response.status_code == 401
+    again = substore("keys", "revoke", "--account", account, secret, url=database_url)
+    assert again.returncode == 1
