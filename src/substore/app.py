@@ -276,10 +276,10 @@ def _code(error: GraphQLError, extensions: dict[str, Any]) -> Code | None:
         return Code.FORBIDDEN
     if "code" in extensions:
         return None  # a query's expected problem (RECORD_NOT_FOUND, INVALID_DATE_RANGE, ...)
-    # Only a resolver's error has a path; coercing variables sets original_error too.
-    if error.path is not None and not isinstance(
-        error.original_error, (GraphQLError, None.__class__)
-    ):
+    # An exception raised in a resolver: only those have a path (coercing variables
+    # sets original_error too, and is the caller's mistake, not ours).
+    original = error.original_error
+    if error.path is not None and original is not None and not isinstance(original, GraphQLError):
         return Code.INTERNAL_SERVER_ERROR
     if any(marker in error.message for marker in _TOO_COMPLEX):
         return Code.QUERY_TOO_COMPLEX
