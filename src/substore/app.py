@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from strawberry.http.ides import get_graphql_ide_html
 
-from substore import auth, db, repository
+from substore import auth, db, services
 from substore.config import Settings
 from substore.cpu import CpuPool
 from substore.errors import ConfigError
@@ -232,7 +232,7 @@ async def _execute(
         if reads_only:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
         principal = await _principal(conn, runtime.principals, request)
-        account = await repository.get_account(conn, principal.account_id)
+        account = await services.get_account(conn, principal.account_id)
         context = Context(principal, account, request_id, conn, runtime.cpu.run)
         result = await runtime.schema.execute(
             body["query"],

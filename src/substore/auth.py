@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore import repository
+from substore.errors import ValidationError
 from substore.models import Scope
 from substore.repository import Record
 
@@ -61,6 +62,34 @@ def bearer_token(authorization: str | None) -> str | None:
     if kind.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+async def list_keys(conn: AsyncConnection, account_id: int) -> list[Record]:
+    """The account's keys, oldest first: prefix, scope and dates, never a secret."""
+    return await repository.list_api_keys(conn, account_id)
+
+
+async def revoke_key(conn: AsyncConnection, account_id: int, key_or_prefix: str) -> int:
+    """Revoke the account's live key that is, or starts with, `key_or_prefix`; how many (0 or 1).
+
+    An ambiguous prefix is refused rather than revoking several keys at once.
+    """
+    live = [k for k in await list_keys(conn, account_id) if k.revoked_at is None]
+    matches = [k for k in live if _same_key(key_or_prefix, k.prefix)]
+    if len(matches) > 1:
+        raise ValidationError(
+            f"{key_or_prefix!r} matches {len(matches)} keys: give the whole key or a longer prefix.",
+            field=("key",),
+        )
+    for key in matches:
+        await repository.revoke_api_key(conn, account_id, key.id)
+    return len(matches)
+
+
+def _same_key(key_or_prefix: str, prefix: str) -> bool:
+    # A whole key starts with its stored prefix; a short prefix starts the stored one.
+    shorter, longer = sorted((key_or_prefix, prefix), key=len)
+    return longer.startswith(shorter)
 
 
 async def authenticate(conn: AsyncConnection, token: str | None) -> Principal | None:

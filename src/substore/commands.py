@@ -6,10 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from substore import auth, db, repository, services
+from substore import auth, db, services
 from substore.config import Settings
-from substore.errors import ValidationError
-from substore.repository import count_accounts
 
 SCHEMA_FILE = Path("schema/schema.graphql")
 
@@ -51,7 +49,7 @@ def create_key(settings: Settings, account_id: int, scope: str) -> dict[str, obj
 def list_keys(settings: Settings, account_id: int) -> list[dict[str, object]]:
     async def work(engine) -> list[dict[str, object]]:
         async with engine.connect() as conn:
-            rows = await repository.list_api_keys(conn, account_id)
+            rows = await auth.list_keys(conn, account_id)
         return [
             {
                 "prefix": row.prefix,
@@ -66,30 +64,12 @@ def list_keys(settings: Settings, account_id: int) -> list[dict[str, object]]:
 
 
 def revoke_key(settings: Settings, account_id: int, key_or_prefix: str) -> int:
-    """Revoke the account's live keys that are, or start with, `key_or_prefix`; how many."""
 
     async def work(engine) -> int:
         async with engine.begin() as conn:
-            keys = await repository.list_api_keys(conn, account_id)
-            matches = [k for k in keys if k.revoked_at is None and _names(key_or_prefix, k.prefix)]
-            if len(matches) > 1:
-                raise ValidationError(
-                    f"{key_or_prefix!r} matches {len(matches)} keys: give the whole key or a longer prefix.",
-                    field=("key",),
-                )
-            for key in matches:
-                await repository.revoke_api_key(conn, account_id, key.id)
-            return len(matches)
+            return await auth.revoke_key(conn, account_id, key_or_prefix)
 
     return asyncio.run(_with_engine(settings, work))
-
-
-def _names(key_or_prefix: str, prefix: str) -> bool:
-    return (
-        key_or_prefix.startswith(prefix)
-        if len(key_or_prefix) >= len(prefix)
-        else prefix.startswith(key_or_prefix)
-    )
 
 
 def prepare_store(settings: Settings) -> dict[str, object] | None:
@@ -98,7 +78,7 @@ def prepare_store(settings: Settings) -> dict[str, object] | None:
     async def work(engine) -> dict[str, object] | None:
         await db.migrate(engine)
         async with engine.begin() as conn:
-            if await count_accounts(conn):
+            if await services.count_accounts(conn):
                 return None
             account = await services.create_account(conn, "Default", settings.default_region)
             key = await auth.create_key(conn, account.id, "write")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore import phone, repository
 from substore.errors import (
+    ErrorCode,
     NotFoundError,
     PhoneNumberError,
     SubstoreError,
@@ -31,13 +32,14 @@ from substore.preparation import (
     under,
     validate_profile,
 )
-from substore.repository import Record, SubscriberWrite
+from substore.repository import Record, SubscriberFilter, SubscriberWrite
 
 __all__ = [  # what callers use; the input types live in substore.preparation
     "NormalizeOptions",
     "RowResult",
     "RowStatus",
     "SaveResult",
+    "SubscriberFilter",
     "SubscriberInput",
     "prepare",
 ]
@@ -139,6 +141,60 @@ async def find_subscriber(
     return await repository.get_subscriber_by_e164(conn, account.id, key.e164_number)
 
 
+# --- reading -------------------------------------------------------------------------
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[Record]
+    has_next: bool
+
+
+async def get_subscriber(
+    conn: AsyncConnection, account: Record, subscriber_id: int
+) -> Record | None:
+    return await repository.get_subscriber(conn, account.id, subscriber_id)
+
+
+async def get_subscribers(
+    conn: AsyncConnection, account: Record, ids: Sequence[int]
+) -> dict[int, Record]:
+    return await repository.get_subscribers(conn, account.id, ids)
+
+
+async def count_subscribers(
+    conn: AsyncConnection, account: Record, where: SubscriberFilter | None = None
+) -> int:
+    return await repository.count_subscribers(conn, account.id, where)
+
+
+async def page_subscribers(
+    conn: AsyncConnection,
+    account: Record,
+    where: SubscriberFilter,
+    *,
+    first: int,
+    after: tuple[Any, int] | None = None,
+) -> Page:
+    """Up to `first` subscribers after the (created_at, id) cursor, oldest first."""
+    _check_page(where, first)
+    rows = await repository.page_subscribers(conn, account.id, where, first=first + 1, after=after)
+    return Page(rows[:first], len(rows) > first)
+
+
+def _check_page(where: SubscriberFilter, first: int) -> None:
+    if not 0 <= first <= MAX_PAGE:
+        raise ValidationError(f"first must be between 0 and {MAX_PAGE}.", field=("first",))
+    if where.created_after and where.created_before and where.created_after >= where.created_before:
+        raise ValidationError(
+            "createdAfter must be earlier than createdBefore.",
+            field=("filter", "createdAfter"),
+            code=ErrorCode.INVALID_DATE_RANGE,
+        )
+
+
 # --- many subscribers ----------------------------------------------------------------
 
 
@@ -177,6 +233,14 @@ async def save_subscribers(
 
 
 # --- accounts ------------------------------------------------------------------------
+
+
+async def get_account(conn: AsyncConnection, account_id: int) -> Record | None:
+    return await repository.get_account(conn, account_id)
+
+
+async def count_accounts(conn: AsyncConnection) -> int:
+    return await repository.count_accounts(conn)
 
 
 async def create_account(conn: AsyncConnection, name: str, default_region: str) -> Record:

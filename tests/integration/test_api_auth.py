@@ -134,3 +134,20 @@ async def test_cached_key_stops_working_once_its_cache_window_passes(engine, acc
         later = cache.clock() + 61
         cache.clock = lambda: later
         assert (await c.post("/graphql", json=query, headers=headers)).status_code == 401
+
+
+async def test_revoking_by_an_ambiguous_prefix_revokes_nothing(engine, account):
+    import pytest
+
+    from substore.errors import ValidationError
+
+    async with engine.begin() as conn:
+        first = await auth.create_key(conn, account.id, "read")
+        await auth.create_key(conn, account.id, "read")
+    with pytest.raises(ValidationError, match="matches 2 keys"):
+        async with engine.begin() as conn:
+            await auth.revoke_key(conn, account.id, "sk_")
+    async with engine.begin() as conn:
+        assert [k.revoked_at for k in await auth.list_keys(conn, account.id)] == [None, None]
+        assert await auth.revoke_key(conn, account.id, first.secret) == 1
+        assert await auth.authenticate(conn, first.secret) is None

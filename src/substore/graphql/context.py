@@ -12,11 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from substore import repository
+from substore import services
 from substore.auth import Principal
 from substore.graphql.types import Subscriber
-from substore.repository import Record
-from substore.services import CpuRunner
+from substore.services import CpuRunner, Record
 
 
 @dataclass
@@ -36,7 +35,7 @@ class Context:
 
     async def _load_subscribers(self, ids: list[int]) -> list[Any]:
         async with self.db() as conn:
-            found = await repository.get_subscribers(conn, self.account.id, ids)
+            found = await services.get_subscribers(conn, self.account, ids)
         return [Subscriber.of(found[i]) if i in found else None for i in ids]
 
     @asynccontextmanager

@@ -15,7 +15,7 @@ from strawberry import UNSET
 from strawberry.scalars import JSON
 from strawberry.types.arguments import InputContext
 
-from substore import repository, services
+from substore import services
 from substore.graphql.scalars import PhoneNumber
 from substore.graphql.types import NumberType, SubscriberStatus
 
@@ -83,8 +83,8 @@ class SubscriberFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
 
-    def to_repository(self) -> repository.SubscriberFilter:
-        return repository.SubscriberFilter(
+    def to_service(self) -> services.SubscriberFilter:
+        return services.SubscriberFilter(
             region_code=self.region_code.upper() if self.region_code else None,
             country_code=self.country_code,
             status=self.status.value if self.status else None,

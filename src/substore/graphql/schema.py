@@ -14,7 +14,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 
-from substore import phone, repository, services
+from substore import phone, services
 from substore.errors import ErrorCode, SubstoreError, UserError
 from substore.graphql import types as t
 from substore.graphql.context import Info
@@ -26,7 +26,6 @@ from substore.graphql.scalars import SCALARS, PhoneNumber
 MAX_DEPTH = 15  # GraphiQL's own introspection query is 13 levels deep
 MAX_TOKENS = 20_000  # a 1000-row import with every field set stays well under this
 MAX_ALIASES = 30
-MAX_PAGE = 500
 
 
 def query_error(error: UserError) -> GraphQLError:
@@ -77,7 +76,7 @@ class Query:
     async def account(self, info: Info) -> t.Account:
         ctx = info.context
         async with ctx.db() as conn:
-            count = await repository.count_subscribers(conn, ctx.account.id)
+            count = await services.count_subscribers(conn, ctx.account)
         return t.Account.of(ctx.account, count)
 
     @strawberry.field
@@ -89,7 +88,7 @@ class Query:
         if decoded is None or decoded[0] != "Subscriber":
             return None
         async with ctx.db() as conn:
-            row = await repository.get_subscriber(conn, ctx.account.id, decoded[1])
+            row = await services.get_subscriber(conn, ctx.account, decoded[1])
         return t.Subscriber.of(row) if row else None
 
     @strawberry.field(description="One subscriber, by id or by its number in any format.")
@@ -109,7 +108,7 @@ class Query:
                 row = await services.find_subscriber(conn, ctx.account, number)
             else:
                 pk = _subscriber_pk(id)
-                row = pk and await repository.get_subscriber(conn, ctx.account.id, pk)
+                row = pk and await services.get_subscriber(conn, ctx.account, pk)
         return t.Subscriber.of(row) if row else None
 
     @strawberry.field(description="Subscribers, oldest first, in pages of at most 500.")
@@ -120,27 +119,25 @@ class Query:
         after: str | None = None,
         filter: SubscriberFilter | None = None,
     ) -> SubscriberConnection:
-        first = 50 if first is None else first
-        if not 0 <= first <= MAX_PAGE:
-            raise _problem(
-                ErrorCode.PARAMETER_INVALID, f"first must be between 0 and {MAX_PAGE}.", "first"
-            )
-        where = (filter or SubscriberFilter()).to_repository()
-        _check_range(where)
+        where = (filter or SubscriberFilter()).to_service()
         cursor = decode_cursor(after) if after else None
         ctx = info.context
-        async with ctx.db() as conn:
-            rows = await repository.page_subscribers(
-                conn, ctx.account.id, where, first=first + 1, after=cursor
-            )
-        edges = [t.SubscriberEdge(node=t.Subscriber.of(r), cursor=encode_cursor(r)) for r in rows]
+        try:
+            async with ctx.db() as conn:
+                page = await services.page_subscribers(
+                    conn, ctx.account, where, first=50 if first is None else first, after=cursor
+                )
+        except SubstoreError as error:
+            raise query_error(error.user_error) from None
+        edges = [
+            t.SubscriberEdge(node=t.Subscriber.of(r), cursor=encode_cursor(r)) for r in page.rows
+        ]
         return SubscriberConnection(
-            edges=edges[:first],
+            edges=edges,
             page_info=t.PageInfo(
-                has_next_page=len(rows) > first,
-                end_cursor=edges[: first or None][-1].cursor if edges and first else None,
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
             ),
-            account_id=ctx.account.id,
+            account=ctx.account,
             where=where,
         )
 
@@ -165,29 +162,18 @@ class Query:
         return t.PhoneNumberCheck.of(key)
 
 
-def _check_range(where: repository.SubscriberFilter) -> None:
-    after, before = where.created_after, where.created_before
-    if after and before and after >= before:
-        raise _problem(
-            ErrorCode.INVALID_DATE_RANGE,
-            "createdAfter must be earlier than createdBefore.",
-            "filter",
-            "createdAfter",
-        )
-
-
 @strawberry.type
 class SubscriberConnection:
     edges: list[t.SubscriberEdge]
     page_info: t.PageInfo
-    account_id: strawberry.Private[int]
-    where: strawberry.Private[repository.SubscriberFilter]
+    account: strawberry.Private[services.Record]
+    where: strawberry.Private[services.SubscriberFilter]
 
     @strawberry.field(description="Subscribers matching the filter, over all pages.")
     async def total_count(self, info: Info) -> int:
         # Counted only when asked for: a COUNT over a large account is not free.
         async with info.context.db() as conn:
-            return await repository.count_subscribers(conn, self.account_id, self.where)
+            return await services.count_subscribers(conn, self.account, self.where)
 
 
 @strawberry.type
@@ -239,7 +225,7 @@ class Mutation:
         try:
             async with ctx.db() as conn:
                 row = await services.update_account(conn, ctx.account, input.default_region)
-                count = await repository.count_subscribers(conn, row.id)
+                count = await services.count_subscribers(conn, row)
         except SubstoreError as error:
             return t.UpdateAccountPayload(
                 account=None, user_errors=[t.UserError.of(error.user_error)]

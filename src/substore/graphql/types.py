@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 
 from substore import errors, phone, services
 from substore.models import SubscriberStatus as StatusValue
-from substore.repository import Record
+from substore.services import Record
 
 ErrorCode = strawberry.enum(errors.ErrorCode, name="ErrorCode")
 CountryCodeSource = strawberry.enum(phone.CountryCodeSource, name="CountryCodeSource")
