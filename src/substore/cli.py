@@ -148,11 +148,17 @@ def _add_schema(sub: argparse._SubParsersAction) -> None:
         metavar="ACTION", required=True
     )
     schema.add_parser("export", help="write schema/schema.graphql").set_defaults(
-        handler=lambda _: (commands.export_schema(), 0)[1]
+        handler=_schema_export
     )
     schema.add_parser("check", help="exit 1 if schema/schema.graphql is stale").set_defaults(
         handler=_schema_check
     )
+
+
+def _schema_export(_: argparse.Namespace) -> int:
+    commands.export_schema()
+    print(f"wrote {commands.SCHEMA_FILE}")
+    return 0
 
 
 def _schema_check(_: argparse.Namespace) -> int:

@@ -213,11 +213,10 @@ class Importer:
                     return _payload(response)
                 problem = f"the server answered {response.status_code}"
                 wait = _retry_after(response)
-            if attempt == self.job.max_retries:
-                raise FatalImportError(f"gave up after {attempt + 1} tries: {problem}")
-            backoff = self.job.backoff_seconds * 2**attempt * (0.5 + random.random())
-            await asyncio.sleep(wait if wait is not None else min(backoff, 30.0))
-        raise AssertionError("unreachable")
+            if attempt < self.job.max_retries:
+                backoff = self.job.backoff_seconds * 2**attempt * (0.5 + random.random())
+                await asyncio.sleep(wait if wait is not None else min(backoff, 30.0))
+        raise FatalImportError(f"gave up after {self.job.max_retries + 1} tries: {problem}")
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -131,12 +131,9 @@ class Mapping:
 
     def lane_key(self, row: dict[str, Any]) -> str:
         """Digits that any two spellings of one number end with (for lane routing)."""
-        column = (
-            self.fields.get("e164Number")
-            if _present(row.get(self.fields.get("e164Number", "")))
-            else self.number
-        )
-        return _digits(str(row.get(column or "", "")))[-8:]
+        e164 = row.get(self.fields["e164Number"]) if "e164Number" in self.fields else None
+        number = e164 if _present(e164) else row.get(self.number) if self.number else None
+        return _digits(str(number or ""))[-8:]
 
 
 def _present(value: Any) -> bool:

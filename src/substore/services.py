@@ -34,16 +34,6 @@ from substore.preparation import (
 )
 from substore.repository import Record, SubscriberFilter, SubscriberWrite
 
-__all__ = [  # what callers use; the input types live in substore.preparation
-    "NormalizeOptions",
-    "RowResult",
-    "RowStatus",
-    "SaveResult",
-    "SubscriberFilter",
-    "SubscriberInput",
-    "prepare",
-]
-
 DEFAULT_OPTIONS = NormalizeOptions()
 
 # Runs a pure function somewhere (inline, a thread, another process) and awaits it.
