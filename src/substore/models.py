@@ -49,9 +49,7 @@ def _account_column() -> Any:
 class Account(SQLModel, table=True):
     __tablename__ = "accounts"
 
-    id: int | None = Field(
-        default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True)
-    )
+    id: int | None = Field(default=None, sa_column=_id_column())
     name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     default_region: str = Field(sa_column=sa.Column(sa.String(2), nullable=False))
     created_at: datetime | None = Field(default=None, sa_column=_now_column())
@@ -64,14 +62,8 @@ class ApiKey(SQLModel, table=True):
         sa.Index(None, "account_id"),
     )
 
-    id: int | None = Field(
-        default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True)
-    )
-    account_id: int = Field(
-        sa_column=sa.Column(
-            sa.BigInteger, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
-        )
-    )
+    id: int | None = Field(default=None, sa_column=_id_column())
+    account_id: int = Field(sa_column=_account_column())
     scope: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     prefix: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     # sha256 of the whole secret; the secret itself is shown once and never stored.
@@ -91,14 +83,8 @@ class Subscriber(SQLModel, table=True):
         sa.CheckConstraint("status IN ('SUBSCRIBED', 'UNSUBSCRIBED')", name="status"),
     )
 
-    id: int | None = Field(
-        default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True)
-    )
-    account_id: int = Field(
-        sa_column=sa.Column(
-            sa.BigInteger, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
-        )
-    )
+    id: int | None = Field(default=None, sa_column=_id_column())
+    account_id: int = Field(sa_column=_account_column())
     e164_number: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     number: str = Field(sa_column=sa.Column(sa.String(17), nullable=False))
     raw_number: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
