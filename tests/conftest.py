@@ -19,9 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from substore import auth, db, services
-from substore.app import create_app
 from substore.config import Settings
 from substore.repository import Record as Account
+from substore.web.app import create_app
 from tests.api import Api
 
 # Properties, not timings: a slow CI machine must not fail them (no per-example deadline).

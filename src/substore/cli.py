@@ -62,9 +62,8 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from substore.app import create_app
+    from substore.web import server
+    from substore.web.app import create_app
 
     settings = get_settings()
     # Start (or join) the database here, so it lives as long as this process.
@@ -73,8 +72,9 @@ def _serve(args: argparse.Namespace) -> int:
     created = commands.prepare_store(settings)
     if created:
         print(commands.first_run_banner(created, f"http://{host}:{port}/graphql"), flush=True)
-    app = create_app(settings, on_shutdown=db.release_embedded)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    embedded = not get_settings().database_url
+    app = create_app(settings, on_shutdown=db.release_embedded, watch_database=embedded)
+    server.run(app, settings, host, port)
     return 0
 
 

@@ -9,6 +9,7 @@ Batches are idempotent, so a batch is retried on 429, 5xx and connection errors.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -202,10 +203,14 @@ class Importer:
 
     async def _send(self, http: httpx.AsyncClient, inputs: list[dict]) -> dict[str, Any]:
         body = {"query": MUTATION, "variables": {"rows": inputs, "options": self.options}}
+        # Not httpx's json=: it refuses NaN and cannot encode a lone surrogate, so one
+        # such row stopped the whole import. Escaped ASCII gets them to the server, which
+        # refuses that row alone and stores the others.
+        content = json.dumps(body).encode()
         for attempt in range(self.job.max_retries + 1):
             wait: float | None = None
             try:
-                response = await http.post(self.job.endpoint, json=body)
+                response = await http.post(self.job.endpoint, content=content, headers=_JSON)
             except httpx.TransportError as error:
                 problem = f"cannot reach {self.job.endpoint}: {error!r}"
             else:
@@ -217,6 +222,9 @@ class Importer:
                 backoff = self.job.backoff_seconds * 2**attempt * (0.5 + random.random())
                 await asyncio.sleep(wait if wait is not None else min(backoff, 30.0))
         raise FatalImportError(f"gave up after {self.job.max_retries + 1} tries: {problem}")
+
+
+_JSON = {"Content-Type": "application/json"}
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     pool_size: int = 10
     # How long a running server trusts a key it has checked (a revoked key works that long).
     auth_cache_seconds: float = 5.0
+    # A connection that has not sent a whole request this long after it opened (or after
+    # its last answer) is closed: idle and trickling clients cannot hold sockets forever.
+    request_timeout_seconds: float = 60.0
+    # Open connections past this are answered 503 at once, well before the process
+    # runs out of file descriptors.
+    max_connections: int = 1000
     # Processes that normalise imports off the event loop; 0 runs them in a thread.
     normalize_workers: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
 

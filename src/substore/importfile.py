@@ -41,7 +41,7 @@ def is_jsonl(path: Path) -> bool:
 
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows as dicts, in file order: a CSV with a header row, or JSON lines."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         if is_jsonl(path):
             for number, line in enumerate(handle, 1):
                 if line.strip():
@@ -65,7 +65,7 @@ def header(path: Path) -> list[str]:
     first = next(read_rows(path), None)
     if is_jsonl(path):
         return list(first or {})
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         return next(csv.reader(handle), [])
 
 
@@ -174,7 +174,10 @@ class Rejects:
         if path is None:
             return
         fresh = keep_bytes == 0 or not path.exists()
-        self._handle = path.open("a+" if not fresh else "w", newline="", encoding="utf-8")
+        # surrogateescape: a row that was not valid UTF-8 is written back byte for byte.
+        self._handle = path.open(
+            "a+" if not fresh else "w", newline="", encoding="utf-8", errors="surrogateescape"
+        )
         if not fresh:
             self._handle.truncate(keep_bytes)  # drop what a killed run wrote after its checkpoint
             self._handle.seek(keep_bytes)

@@ -22,6 +22,7 @@ from phonenumbers.phonenumberutil import (
 )
 
 from substore.errors import ErrorCode, PhoneNumberError, PhoneReason, UserError
+from substore.text import text_problem
 
 NORMALIZER_VERSION = phonenumbers.__version__
 MAX_E164_DIGITS = 15
@@ -99,6 +100,13 @@ def normalize(
     """Return the canonical E.164 reading of `number` / `e164_number`, or raise."""
     region = check_region(default_region) if default_region else None
     number = None if _blank(number) else number
+    if type(number) is str and (problem := text_problem(number)):
+        # Kept as rawNumber even when e164Number wins, so it must be storable text.
+        raise PhoneNumberError(
+            f"number {problem}: send the number as plain text.",
+            field=("number",),
+            reason=PhoneReason.NOT_A_NUMBER,
+        )
     if not _blank(e164_number):
         return _from_e164(e164_number, number, region, strict_country_code)
     if number is None:

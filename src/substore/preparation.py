@@ -17,6 +17,7 @@ from substore import phone
 from substore.errors import ErrorCode, SubstoreError, UserError, ValidationError
 from substore.models import SubscriberStatus
 from substore.repository import SubscriberWrite
+from substore.text import json_problem, text_problem
 
 MAX_NAME_LENGTH = 255
 MAX_EMAIL_LENGTH = 254
@@ -85,7 +86,7 @@ def validate_profile(profile: dict[str, Any]) -> dict[str, Any]:
     clean = dict(profile)
     for name in ("first_name", "last_name", "email"):
         if name in clean:
-            clean[name] = _text(clean[name])
+            clean[name] = _text(clean[name], name)
     for name in ("first_name", "last_name"):
         if clean.get(name) and len(clean[name]) > MAX_NAME_LENGTH:
             raise _too_long(name, MAX_NAME_LENGTH)
@@ -98,10 +99,12 @@ def validate_profile(profile: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, name: str) -> str | None:
     if value is None:
         return None
     text = str(value).strip()
+    if problem := text_problem(text):
+        raise ValidationError(f"{_camel(name)} {problem}: remove it.", field=(_camel(name),))
     return text or None
 
 
@@ -132,6 +135,10 @@ def _check_attributes(attributes: Any) -> None:
             'attributes must be a JSON object, e.g. {"plan": "gold"}.',
             field=("attributes",),
         )
+    if found := json_problem(attributes):
+        path, problem = found
+        where = "attributes" + "".join(f"[{key!r}]" for key in path)
+        raise ValidationError(f"{where} {problem}.", field=("attributes",))
     if len(json.dumps(attributes)) > MAX_ATTRIBUTES_BYTES:
         raise _too_long("attributes", MAX_ATTRIBUTES_BYTES)
 

@@ -134,6 +134,7 @@ async def find_subscriber(
 # --- reading -------------------------------------------------------------------------
 
 MAX_PAGE = 500
+MAX_COUNTRY_CODE = 999  # calling codes have at most three digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,11 @@ async def page_subscribers(
 def _check_page(where: SubscriberFilter, first: int) -> None:
     if not 0 <= first <= MAX_PAGE:
         raise ValidationError(f"first must be between 0 and {MAX_PAGE}.", field=("first",))
+    if where.country_code is not None and not 1 <= where.country_code <= MAX_COUNTRY_CODE:
+        raise ValidationError(
+            f"countryCode is a country calling code from 1 to {MAX_COUNTRY_CODE} (e.g. 44).",
+            field=("filter", "countryCode"),
+        )
     if where.created_after and where.created_before and where.created_after >= where.created_before:
         raise ValidationError(
             "createdAfter must be earlier than createdBefore.",

@@ -19,9 +19,9 @@ import uvicorn
 from tests.support import free_port, wait_until_healthy
 
 from substore import auth, repository, services
-from substore.app import create_app
 from substore.client import ImportJob, run_import
 from substore.config import Settings
+from substore.web.app import create_app
 
 DISTINCT = 3000
 

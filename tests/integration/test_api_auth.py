@@ -115,8 +115,8 @@ async def test_cached_key_stops_working_once_its_cache_window_passes(engine, acc
     import httpx
 
     from substore import repository
-    from substore.app import create_app
     from substore.config import Settings
+    from substore.web.app import create_app
 
     async with engine.begin() as conn:
         key = await auth.create_key(conn, account.id, "read")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from graphql import get_introspection_query
 
-from substore.graphql.schema import MAX_ALIASES
+from substore.graphql.limits import MAX_ALIASES
 
 CREATE = """mutation($input: SubscriberInput!) { createSubscriber(input: $input) {
   subscriber { id } created userErrors { code field message reason } } }"""

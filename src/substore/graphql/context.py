@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Concatenate, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
@@ -16,6 +15,9 @@ from substore import services
 from substore.auth import Principal
 from substore.graphql.types import Subscriber
 from substore.services import CpuRunner, Record
+
+T = TypeVar("T")
+Work = Callable[Concatenate[AsyncConnection, ...], Awaitable[T]]
 
 
 @dataclass
@@ -28,20 +30,36 @@ class Context:
     # graphql-core resolves sibling fields concurrently; one connection runs one
     # statement at a time, so resolvers take turns.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _work: set[asyncio.Task] = field(default_factory=set)
     subscriber_loader: DataLoader[int, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self.subscriber_loader = DataLoader(load_fn=self._load_subscribers)
 
     async def _load_subscribers(self, ids: list[int]) -> list[Any]:
-        async with self.db() as conn:
-            found = await services.get_subscribers(conn, self.account, ids)
+        found = await self.db(services.get_subscribers, self.account, ids)
         return [Subscriber.of(found[i]) if i in found else None for i in ids]
 
-    @asynccontextmanager
-    async def db(self) -> AsyncIterator[AsyncConnection]:
+    async def db(self, work: Work[T], *args: Any, **kwargs: Any) -> T:
+        """`work(connection, *args, **kwargs)`, run to its end even if the field is cancelled.
+
+        When one field fails, graphql-core cancels its siblings; a statement cancelled
+        half-way leaves the connection unusable for the rest of the request (and its
+        commit). So the work runs in its own task, shielded, and `settle` waits for it.
+        """
+        task = asyncio.ensure_future(self._locked(work, *args, **kwargs))
+        self._work.add(task)
+        task.add_done_callback(self._work.discard)
+        return await asyncio.shield(task)
+
+    async def _locked(self, work: Work[T], *args: Any, **kwargs: Any) -> T:
         async with self._lock:
-            yield self.connection
+            return await work(self.connection, *args, **kwargs)
+
+    async def settle(self) -> None:
+        """Wait for database work whose field was cancelled (before commit or rollback)."""
+        while self._work:
+            await asyncio.gather(*self._work, return_exceptions=True)
 
 
 Info = StrawberryInfo[Context, None]

@@ -90,15 +90,14 @@ async def import_subscribers(
     normalize = services.NormalizeOptions(options.default_region, options.strict_country_code)
     ctx = info.context
     try:
-        async with ctx.db() as conn:
-            results = await services.save_subscribers(
-                conn,
-                ctx.account,
-                [row.to_service() for row in input],
-                normalize,
-                all_or_nothing=options.all_or_nothing,
-                run_cpu=ctx.run_cpu,
-            )
+        results = await ctx.db(
+            services.save_subscribers,
+            ctx.account,
+            [row.to_service() for row in input],
+            normalize,
+            all_or_nothing=options.all_or_nothing,
+            run_cpu=ctx.run_cpu,
+        )
     except SubstoreError as error:  # a bad defaultRegion option fails the whole batch
         return _payload([], [error.user_error.under("options")])
     return _payload(results, [])

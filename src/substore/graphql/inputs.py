@@ -7,7 +7,7 @@ an explicit null arrives as None and clears the stored value.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -89,9 +89,17 @@ class SubscriberFilter:
             country_code=self.country_code,
             status=self.status.value if self.status else None,
             number_type=self.number_type.value if self.number_type else None,
-            created_after=self.created_after,
-            created_before=self.created_before,
+            created_after=as_utc(self.created_after),
+            created_before=as_utc(self.created_before),
         )
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A time without a zone is read as UTC (as PostGraphile and Hasura read it), so
+    that it compares with zoned times instead of failing."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 @strawberry.input

@@ -32,13 +32,17 @@ def encode_id(kind: str, pk: int) -> strawberry.ID:
     return strawberry.ID(base64.urlsafe_b64encode(f"{kind}:{pk}".encode()).decode())
 
 
+MAX_PK = 2**63 - 1  # bigint: a larger key cannot exist, and would not fit a query
+
+
 def decode_id(value: str) -> tuple[str, int] | None:
     """(kind, primary key) of an id made by encode_id; None for anything else."""
     try:
-        kind, _, pk = base64.urlsafe_b64decode(value.encode()).decode().partition(":")
-        return (kind, int(pk)) if kind and pk.isdigit() else None
+        kind, _, digits = base64.urlsafe_b64decode(value.encode()).decode().partition(":")
+        pk = int(digits) if digits.isascii() and digits.isdigit() else 0
     except (binascii.Error, UnicodeError, ValueError):
         return None
+    return (kind, pk) if kind and 0 < pk <= MAX_PK else None
 
 
 @strawberry.interface(description="An object with a global, opaque id.")

@@ -1,0 +1,118 @@
+"""The Starlette app: POST/GET /graphql (GraphiQL on a browser GET) and GET /healthz.
+
+HTTP concerns live in this package: operation.py reads and checks a request,
+execution.py runs it, outage.py answers for the database when it is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from strawberry.http.ides import get_graphql_ide_html
+
+from substore import auth, db
+from substore.config import Settings
+from substore.cpu import CpuPool
+from substore.errors import ConfigError
+from substore.errors import RequestCode as Code
+from substore.graphql.schema import build_schema
+from substore.web.execution import UNAVAILABLE_MESSAGE, Runtime, execute, masked
+from substore.web.operation import RequestError, read_operation
+from substore.web.outage import RETRY_AFTER_SECONDS, Availability, is_unavailable, watch_embedded
+
+log = logging.getLogger("substore.web")
+
+
+def error_response(code: Code, message: str, request_id: str, **headers: str) -> JSONResponse:
+    body = {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
+    return JSONResponse(body, code.http_status, {"X-Request-Id": request_id, **headers})
+
+
+def create_app(
+    settings: Settings,
+    engine: AsyncEngine | None = None,
+    on_shutdown: Callable[[], None] | None = None,
+    *,
+    watch_database: bool = False,
+) -> Starlette:
+    """The API on `engine`, or on a new engine from `settings` made at start-up.
+
+    `on_shutdown` runs after the app has stopped (`substore serve` releases the embedded
+    database there); `watch_database` starts the embedded PostgreSQL again if it dies."""
+    schema = build_schema()
+    principals = auth.PrincipalCache(settings.auth_cache_seconds)
+    cpu = CpuPool(settings.normalize_workers)
+    availability = Availability()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.engine = engine or await db.open_engine(settings, pool_size=settings.pool_size)
+        watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
+        yield
+        if watcher is not None:
+            watcher.cancel()
+        cpu.close()
+        if engine is None:
+            await app.state.engine.dispose()
+        if on_shutdown is not None:
+            on_shutdown()
+
+    async def graphql_endpoint(request: Request) -> Response:
+        request_id = uuid.uuid4().hex[:16]
+        if request.method == "GET" and _wants_ide(request):
+            return HTMLResponse(get_graphql_ide_html())
+        try:
+            operation = await read_operation(request, settings.max_body_bytes)
+            runtime = Runtime(request.app.state.engine, schema, principals, cpu)
+            response = await execute(runtime, request, operation, request_id)
+        except RequestError as error:
+            return error_response(error.code, str(error), request_id, **error.headers)
+        except Exception as error:
+            if not is_unavailable(error):
+                log.exception("request %s failed", request_id)
+                return error_response(Code.INTERNAL_SERVER_ERROR, masked(request_id), request_id)
+            availability.failed(error)
+            return _unavailable(request_id)
+        if response.status_code == Code.SERVICE_UNAVAILABLE.http_status:
+            availability.failed(ConnectionError("lost during the request"))
+        else:
+            availability.succeeded()
+        return response
+
+    async def healthz(request: Request) -> Response:
+        try:
+            await db.check_connection(request.app.state.engine)
+        except ConfigError as error:
+            return JSONResponse({"status": "unavailable", "database": str(error)}, 503)
+        return JSONResponse({"status": "ok"})
+
+    routes = [
+        Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.engine = engine  # set again at start-up when the app makes its own
+    app.state.principals = principals
+    return app
+
+
+def _unavailable(request_id: str) -> JSONResponse:
+    return error_response(
+        Code.SERVICE_UNAVAILABLE,
+        UNAVAILABLE_MESSAGE,
+        request_id,
+        **{"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _wants_ide(request: Request) -> bool:
+    return "query" not in request.query_params and "text/html" in request.headers.get("accept", "")

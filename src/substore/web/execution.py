@@ -1,0 +1,122 @@
+"""Running one checked operation: who calls, one connection, one transaction for writes,
+and the request-level code (and HTTP status) its errors earn."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import OperationType
+from graphql.error import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from substore import auth, services
+from substore.cpu import CpuPool
+from substore.errors import RequestCode as Code
+from substore.graphql.context import Context
+from substore.web.operation import Operation, RequestError
+from substore.web.outage import RETRY_AFTER_SECONDS, is_unavailable
+
+log = logging.getLogger("substore.web")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the endpoint works with, made once per app."""
+
+    engine: AsyncEngine
+    schema: Any
+    principals: auth.PrincipalCache
+    cpu: CpuPool
+
+
+def masked(request_id: str) -> str:
+    return f"Internal server error; quote request id {request_id} when reporting it."
+
+
+UNAVAILABLE_MESSAGE = f"The database is unavailable; retry in {RETRY_AFTER_SECONDS} s."
+
+
+async def execute(
+    runtime: Runtime, request: Request, operation: Operation, request_id: str
+) -> Response:
+    # Reads need no transaction (and its BEGIN/COMMIT round trips); writes get exactly one.
+    async with runtime.engine.connect() as conn:
+        if operation.kind is OperationType.QUERY:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        principal = await _principal(conn, runtime.principals, request)
+        account = await services.get_account(conn, principal.account_id)
+        context = Context(principal, account, request_id, conn, runtime.cpu.run)
+        try:
+            result = await runtime.schema.execute(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=context,
+                operation_name=operation.name,
+            )
+        finally:
+            await context.settle()
+        errors, status = classify(result.errors or [], request_id)
+        # A failed request changes nothing: commit only a clean run.
+        await (conn.rollback() if status >= 500 else conn.commit())
+    payload: dict[str, Any] = {"data": result.data}
+    if errors:
+        payload["errors"] = errors
+    headers = {"X-Request-Id": request_id}
+    if status == Code.SERVICE_UNAVAILABLE.http_status:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return JSONResponse(payload, status, headers)
+
+
+async def _principal(
+    conn: AsyncConnection, principals: auth.PrincipalCache, request: Request
+) -> auth.Principal:
+    token = auth.bearer_token(request.headers.get("authorization"))
+    principal = principals.get(token) if token else None
+    if principal is None:
+        principal = await auth.authenticate(conn, token)
+        if principal is None:
+            raise RequestError(
+                Code.UNAUTHENTICATED,
+                "Missing or invalid API key: send Authorization: Bearer <key>.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        principals.put(token, principal)
+    return principal
+
+
+def classify(errors: list[GraphQLError], request_id: str) -> tuple[list[dict], int]:
+    """Each error as JSON with extensions.code, and the HTTP status the worst one earns."""
+    out, status = [], 200
+    for error in errors:
+        formatted = error.formatted
+        extensions = dict(formatted.get("extensions") or {})
+        code = _code(error, extensions)
+        if code is Code.INTERNAL_SERVER_ERROR:
+            log.error("request %s: unexpected error", request_id, exc_info=error.original_error)
+            formatted["message"], extensions = masked(request_id), {}
+        elif code is Code.SERVICE_UNAVAILABLE:
+            formatted["message"], extensions = UNAVAILABLE_MESSAGE, {}
+        extensions.setdefault("code", str(code or extensions.get("code")))
+        extensions["requestId"] = request_id
+        formatted["extensions"] = extensions
+        out.append(formatted)
+        status = max(status, code.http_status if code else 200)
+    return out, status
+
+
+def _code(error: GraphQLError, extensions: dict[str, Any]) -> Code | None:
+    """The request-level code of an error, or None for an expected problem in one field."""
+    if extensions.get("code") == Code.FORBIDDEN:
+        return Code.FORBIDDEN
+    if "code" in extensions:
+        return None  # a query's expected problem (RECORD_NOT_FOUND, INVALID_DATE_RANGE, ...)
+    # An exception raised in a resolver: only those have a path (coercing variables
+    # sets original_error too, and is the caller's mistake, not ours).
+    original = error.original_error
+    if error.path is not None and original is not None and not isinstance(original, GraphQLError):
+        return Code.SERVICE_UNAVAILABLE if is_unavailable(original) else Code.INTERNAL_SERVER_ERROR
+    return Code.BAD_REQUEST  # validation, or variables that do not fit

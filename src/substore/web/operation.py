@@ -1,0 +1,162 @@
+"""Reading a request into the one operation it runs, checked once, before anything runs.
+
+Everything a client can send is checked here or refused with a request-level code:
+the body (size, JSON, nesting, integers), the operation (the spec's selection, its
+cost), and the strings of variables outside subscriber rows (rows report their own
+problems as userErrors, so that one bad row does not refuse the others).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ListTypeNode,
+    NonNullTypeNode,
+    OperationDefinitionNode,
+    OperationType,
+    TypeNode,
+    parse,
+)
+from graphql.error import GraphQLSyntaxError
+from starlette.requests import Request
+
+from substore.errors import RequestCode as Code
+from substore.graphql import limits
+from substore.graphql.validation import ROW_INPUTS
+from substore.text import json_problem
+
+# A refused body is read to its end (up to this much) before the answer, so that
+# clients which send the whole body before reading (Python's urllib) see the 413
+# instead of a connection reset.
+DRAIN_LIMIT = 64 * 1024 * 1024
+MAX_VARIABLE_DEPTH = 32
+
+
+class RequestError(Exception):
+    """A request refused before or instead of execution; answered as JSON with a code."""
+
+    def __init__(self, code: Code, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.code, self.headers = code, headers or {}
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    query: str
+    variables: dict[str, Any] | None
+    name: str | None
+    kind: OperationType
+
+
+async def read_operation(request: Request, max_body_bytes: int) -> Operation:
+    if request.method == "GET":
+        operation = _operation(_from_query_string(request))
+        if operation.kind is OperationType.MUTATION:
+            raise RequestError(
+                Code.BAD_REQUEST, "Mutations are not allowed over GET: use POST.", {"Allow": "POST"}
+            )
+        return operation
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise RequestError(
+            Code.UNSUPPORTED_MEDIA_TYPE, "Send the operation as Content-Type: application/json."
+        )
+    return _operation(_decode(await _body(request, max_body_bytes), "The body"))
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    too_large = RequestError(
+        Code.PAYLOAD_TOO_LARGE, f"The body is over {limit} bytes: send fewer rows a request."
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > DRAIN_LIMIT:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif size > DRAIN_LIMIT:
+            break
+    if size > limit:
+        raise too_large
+    return b"".join(chunks)
+
+
+def _decode(raw: bytes | str, what: str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        # ValueError covers bad JSON, bad UTF-8 and integers past Python's 4300 digits.
+        detail = "it is nested too deeply" if isinstance(error, RecursionError) else error
+        raise RequestError(Code.BAD_REQUEST, f"{what} is not valid JSON: {detail}.") from None
+
+
+def _from_query_string(request: Request) -> dict[str, Any]:
+    params = request.query_params
+    body: dict[str, Any] = {
+        "query": params.get("query"),
+        "operationName": params.get("operationName"),
+    }
+    if params.get("variables"):
+        body["variables"] = _decode(params["variables"], "variables")
+    return body
+
+
+def _operation(body: Any) -> Operation:
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"]:
+        raise RequestError(Code.BAD_REQUEST, 'The body needs a "query" string.')
+    variables, name = body.get("variables"), body.get("operationName")
+    if not isinstance(variables or {}, dict):
+        raise RequestError(Code.BAD_REQUEST, '"variables" must be a JSON object.')
+    if not isinstance(name or "", str):
+        raise RequestError(Code.BAD_REQUEST, '"operationName" must be a string.')
+    selected = _select(body["query"], name or None)
+    _check_variables(selected, variables or {})
+    return Operation(body["query"], variables, name or None, selected.operation)
+
+
+@functools.lru_cache(maxsize=256)
+def _select(query: str, name: str | None) -> OperationDefinitionNode:
+    """The operation to run, within the limits; cached, as the same queries recur."""
+    document = _parse(query)
+    try:
+        operation = limits.select_operation(document, name)
+    except limits.OperationError as error:
+        raise RequestError(Code.BAD_REQUEST, str(error)) from None
+    try:
+        limits.check(document, operation)
+    except limits.TooComplex as error:
+        raise RequestError(Code.QUERY_TOO_COMPLEX, str(error)) from None
+    return operation
+
+
+def _parse(query: str) -> DocumentNode:
+    try:
+        return parse(query, max_tokens=limits.MAX_TOKENS)
+    except GraphQLSyntaxError as error:
+        too_big = "Parsing aborted" in error.message
+        code = Code.QUERY_TOO_COMPLEX if too_big else Code.BAD_REQUEST
+        raise RequestError(code, error.message) from None
+
+
+def _check_variables(operation: OperationDefinitionNode, variables: dict[str, Any]) -> None:
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in variables or _named(definition.type) in ROW_INPUTS:
+            continue
+        if found := json_problem(variables[name], MAX_VARIABLE_DEPTH):
+            path, problem = found
+            where = ".".join(["variables", name, *path])
+            raise RequestError(Code.BAD_REQUEST, f"{where} {problem}.")
+
+
+def _named(type_node: TypeNode) -> str:
+    while isinstance(type_node, (NonNullTypeNode, ListTypeNode)):
+        type_node = type_node.type
+    return type_node.name.value

@@ -1,0 +1,110 @@
+"""Serving the app with uvicorn, with the limits a public socket needs.
+
+- Every connection must deliver a whole request within `request_timeout_seconds` of
+  opening (or of its previous answer); uvicorn's own keep-alive timer only starts after
+  a first answer, so a client that sends nothing, or a byte every few seconds, used to
+  hold its socket forever.
+- Past `max_connections`, uvicorn answers 503 at once; the soft file-descriptor limit is
+  raised to the hard one, and repeated log lines are collapsed, so running out of file
+  descriptors cannot fill the disk with tracebacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import time
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from substore.config import Settings
+
+
+class DeadlineH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, closing connections that do not finish a request in time."""
+
+    request_timeout: float = 60.0
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
+            self._disarm()  # the request is in: what remains is ours to answer
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.request_timeout, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class RepeatFilter(logging.Filter):
+    """Lets one record of each kind through per `seconds`; counts the rest."""
+
+    def __init__(self, seconds: float = 10.0) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.last: dict[tuple[str, Any], float] = {}
+        self.dropped: dict[tuple[str, Any], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = (record.name, record.msg)
+        now = time.monotonic()
+        if now - self.last.get(kind, -self.seconds) < self.seconds:
+            self.dropped[kind] = self.dropped.get(kind, 0) + 1
+            return False
+        self.last[kind] = now
+        if dropped := self.dropped.pop(kind, 0):
+            record.msg = f"{record.msg} (and {dropped} more like it in the last {self.seconds:g} s)"
+        if len(self.last) > 1000:  # kinds are few; this only bounds a pathological log
+            self.last.clear()
+        return True
+
+
+def raise_file_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def run(app: Any, settings: Settings, host: str, port: int) -> None:
+    raise_file_limit()
+    protocol = type(
+        "Protocol", (DeadlineH11Protocol,), {"request_timeout": settings.request_timeout_seconds}
+    )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        http=protocol,
+        limit_concurrency=settings.max_connections,
+    )
+    # After uvicorn has configured logging, which would otherwise replace the filter.
+    repeats = RepeatFilter()
+    for name in ("asyncio", "uvicorn.error", "substore.web", "substore.database"):
+        logging.getLogger(name).addFilter(repeats)
+    uvicorn.Server(config).run()
