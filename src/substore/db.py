@@ -92,7 +92,10 @@ def restart_embedded_if_stopped() -> bool:
 
     restarted = False
     for server in _held:
-        info = PostmasterInfo.read_from_pgdata(server.pgdata)
+        try:
+            info = PostmasterInfo.read_from_pgdata(server.pgdata)
+        except OSError:  # out of file descriptors, say: that says nothing about PostgreSQL
+            continue
         if info is not None and info.is_running():
             continue
         with server._lock:  # the same inter-process lock get_server takes

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from tests.support import free_port, wait_until_healthy
+from tests.support import free_port, serve_in_thread
 
 from substore import auth, repository, services
 from substore.client import ImportJob, run_import
@@ -64,23 +64,13 @@ async def _answer(send, status: int) -> None:
 def servers(database_url: str) -> Iterator[dict[str, str]]:
     """Three servers on the test database: plain, flaky and slow."""
     settings = Settings(database_url=database_url, auth_cache_seconds=0, normalize_workers=1)
-    running, urls = [], {}
-    for name, pattern in (("plain", "."), ("flaky", "..b.a"), ("slow", "s")):
-        port = free_port()
-        app = create_app(settings)
-        config = uvicorn.Config(
-            Flaky(app, pattern), host="127.0.0.1", port=port, log_level="warning"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        running.append((server, thread))
-        urls[name] = f"http://127.0.0.1:{port}/graphql"
-        wait_until_healthy(f"http://127.0.0.1:{port}/healthz")
-    yield urls
-    for server, thread in running:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with contextlib.ExitStack() as stack:
+        urls = {
+            name: stack.enter_context(serve_in_thread(Flaky(create_app(settings), pattern)))
+            + "/graphql"
+            for name, pattern in (("plain", "."), ("flaky", "..b.a"), ("slow", "s"))
+        }
+        yield urls
 
 
 async def new_account(engine, region: str = "US"):
@@ -289,6 +279,38 @@ def _lines(path: Path) -> list[str]:
 def substore_import(path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "substore.cli", "import", str(path), "--url", url, *args]
     return subprocess.run(command, capture_output=True, text=True)
+
+
+async def test_nul_surrogate_and_nan_rows_are_rejected_and_the_rest_stored(
+    engine, servers, tmp_path
+):
+    """Such rows used to make their whole batch a 500, retried until the client gave up,
+    and --resume sent the same batch again: the file could never be imported."""
+    account, token = await new_account(engine)
+    row = {"firstName": "Ok", "lastName": "Ok", "attributes": {"score": 1}}
+    bad = [
+        {**row, "number": "2015550301", "firstName": "Ad\x00a"},
+        {**row, "number": "2015550302", "lastName": "\ud800"},
+        {**row, "number": "2015550303", "attributes": {"score": float("nan")}},
+        {**row, "number": "2015550304", "attributes": {"score": float("-inf")}},
+    ]
+    good = [{**row, "number": f"20155504{i:02d}"} for i in range(20)]
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in good[:10] + bad + good[10:]))
+    rejects = tmp_path / "rejects.jsonl"
+    args = ("--token", token, "--rejects", str(rejects), "--map", "attributes=attributes")
+    done = substore_import(path, servers["plain"], *args)
+    assert done.returncode == 1, done.stderr
+    refused = [json.loads(line) for line in rejects.read_text().splitlines()]
+    fields = {r["row"]["number"]: r["error_field"].rsplit(".", 1)[1] for r in refused}
+    assert fields == {
+        "2015550301": "firstName",
+        "2015550302": "lastName",
+        "2015550303": "attributes",
+        "2015550304": "attributes",
+    }
+    assert {r["error_code"] for r in refused} == {"PARAMETER_INVALID"}
+    assert len(await store_of(engine, account)) == 20
 
 
 def test_bad_token_is_exit_2(servers, crm_file):

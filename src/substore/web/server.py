@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import resource
 import time
@@ -107,4 +108,5 @@ def run(app: Any, settings: Settings, host: str, port: int) -> None:
     repeats = RepeatFilter()
     for name in ("asyncio", "uvicorn.error", "substore.web", "substore.database"):
         logging.getLogger(name).addFilter(repeats)
-    uvicorn.Server(config).run()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it (as uvicorn.run)
+        uvicorn.Server(config).run()
