@@ -11,9 +11,10 @@ from typing import TextIO
 
 import pydantic
 
-from substore import commands, db, import_cli, phone
+from substore import commands, db, phone
 from substore.config import get_settings
 from substore.errors import ConfigError, PhoneNumberError, SubstoreError
+from substore.importer import command as import_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_accounts(sub)
     _add_keys(sub)
     _add_schema(sub)
-    import_cli.add_command(sub)
+    import_command.add_command(sub)
     return parser
 
 

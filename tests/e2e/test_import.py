@@ -19,8 +19,8 @@ import pytest
 from tests.support import free_port, serve_in_thread
 
 from substore import auth, repository, services
-from substore.client import ImportJob, run_import
 from substore.config import Settings
+from substore.importer.client import ImportJob, run_import
 from substore.web.app import create_app
 
 DISTINCT = 3000

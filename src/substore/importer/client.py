@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from substore.importfile import (
+from substore.importer.files import (
     Checkpoint,
     ImportFileError,
     Mapping,

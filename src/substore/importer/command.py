@@ -18,8 +18,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from substore.client import FatalImportError, ImportJob, Totals, run_import
-from substore.importfile import ImportFileError, count_rows
+from substore.importer.client import FatalImportError, ImportJob, Totals, run_import
+from substore.importer.files import ImportFileError, count_rows
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,5 @@
+"""`substore import`: a file sent to importSubscribers over HTTP only.
+
+command.py is the CLI around it (progress, summary, exit code), client.py the lanes,
+batches, retries and checkpoint, files.py the file side (rows, mapping, rejects).
+"""
