@@ -50,6 +50,29 @@ async def test_thousands_of_copies_of_a_field_are_too_complex_not_aborted(api):
         )
 
 
+async def test_a_slow_new_document_is_validated_off_the_event_loop(api):
+    """240 copies of a field with a selection are within the limits but cost graphql-core
+    a few hundred milliseconds to validate (pairwise); the loop must keep turning."""
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.002)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    heavy = "{ " + "account { id } " * 240 + "__typename }"  # new text: no cache hit
+    task = asyncio.create_task(ticker())
+    started = time.perf_counter()
+    body = await api.data(heavy)
+    took = time.perf_counter() - started
+    task.cancel()
+    assert body["__typename"] == "Query"
+    assert max(gaps) < max(0.1, took / 3), (max(gaps), took)
+
+
 async def test_fields_inside_inline_fragments_count_towards_the_depth(api):
     nested = "id"
     for _ in range(20):

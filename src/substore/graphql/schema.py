@@ -8,7 +8,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
+from strawberry.extensions import AddValidationRules
 from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 
@@ -16,9 +16,9 @@ from substore import phone, services
 from substore.errors import ErrorCode, SubstoreError, UserError
 from substore.graphql import types as t
 from substore.graphql.context import Info
+from substore.graphql.documents import KnownDocuments
 from substore.graphql.imports import ImportSubscribersPayload, import_subscribers
 from substore.graphql.inputs import AccountInput, SubscriberFilter, SubscriberInput
-from substore.graphql.limits import MAX_TOKENS
 from substore.graphql.scalars import SCALARS, PhoneNumber
 from substore.graphql.validation import StorableStrings, ThreadedValidation
 
@@ -245,13 +245,12 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         types=[t.Subscriber, t.Account],
         config=StrawberryConfig(scalar_map=SCALARS),
-        # Factories: a fresh extension per request. The parser and validation caches
-        # still share one LRU across requests. Depth, alias and size limits are checked
-        # at the HTTP edge (graphql/limits.py), before any of this runs.
+        # A fresh extension per request; the document and validation caches are shared.
+        # Token, depth, field and alias limits are checked at the HTTP edge (web/operation.py
+        # with graphql/limits.py), which also parses new documents off the event loop.
         extensions=[
             lambda: AddValidationRules([StorableStrings]),
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: ParserCache(maxsize=256),
+            KnownDocuments,
             ThreadedValidation,
         ],
     )

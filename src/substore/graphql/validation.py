@@ -10,7 +10,6 @@ few milliseconds) while it runs.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from graphql import (
 from graphql.language.visitor import SKIP
 from strawberry.extensions import SchemaExtension
 
+from substore.graphql.documents import Lru
 from substore.text import text_problem
 
 # Input types whose values are subscriber rows: their fields are checked by the services
@@ -45,24 +45,7 @@ class StorableStrings(ValidationRule):
             self.report_error(GraphQLError(f"A string argument {problem}.", node))
 
 
-class _Cache:
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self.entries: OrderedDict[Any, list[GraphQLError]] = OrderedDict()
-
-    def get(self, key: Any) -> list[GraphQLError] | None:
-        found = self.entries.get(key)
-        if found is not None:
-            self.entries.move_to_end(key)
-        return found
-
-    def put(self, key: Any, errors: list[GraphQLError]) -> None:
-        self.entries[key] = errors
-        if len(self.entries) > self.maxsize:
-            self.entries.popitem(last=False)
-
-
-_cache = _Cache(maxsize=256)
+_cache: Lru[Any, list[GraphQLError]] = Lru()
 
 
 class ThreadedValidation(SchemaExtension):

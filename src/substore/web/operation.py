@@ -8,25 +8,24 @@ problems as userErrors, so that one bad row does not refuse the others).
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
-    DocumentNode,
     ListTypeNode,
     NonNullTypeNode,
     OperationDefinitionNode,
     OperationType,
     TypeNode,
-    parse,
 )
 from graphql.error import GraphQLSyntaxError
 from starlette.requests import Request
 
 from substore.errors import RequestCode as Code
 from substore.graphql import limits
+from substore.graphql.documents import Lru, parse_document
 from substore.graphql.validation import ROW_INPUTS
 from substore.text import json_problem
 
@@ -55,7 +54,7 @@ class Operation:
 
 async def read_operation(request: Request, max_body_bytes: int) -> Operation:
     if request.method == "GET":
-        operation = _operation(_from_query_string(request))
+        operation = await _operation(_from_query_string(request))
         if operation.kind is OperationType.MUTATION:
             raise RequestError(
                 Code.BAD_REQUEST, "Mutations are not allowed over GET: use POST.", {"Allow": "POST"}
@@ -66,7 +65,7 @@ async def read_operation(request: Request, max_body_bytes: int) -> Operation:
         raise RequestError(
             Code.UNSUPPORTED_MEDIA_TYPE, "Send the operation as Content-Type: application/json."
         )
-    return _operation(_decode(await _body(request, max_body_bytes), "The body"))
+    return await _operation(_decode(await _body(request, max_body_bytes), "The body"))
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -108,7 +107,7 @@ def _from_query_string(request: Request) -> dict[str, Any]:
     return body
 
 
-def _operation(body: Any) -> Operation:
+async def _operation(body: Any) -> Operation:
     if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"]:
         raise RequestError(Code.BAD_REQUEST, 'The body needs a "query" string.')
     variables, name = body.get("variables"), body.get("operationName")
@@ -116,15 +115,30 @@ def _operation(body: Any) -> Operation:
         raise RequestError(Code.BAD_REQUEST, '"variables" must be a JSON object.')
     if not isinstance(name or "", str):
         raise RequestError(Code.BAD_REQUEST, '"operationName" must be a string.')
-    selected = _select(body["query"], name or None)
+    selected = await _selected(body["query"], name or None)
     _check_variables(selected, variables or {})
     return Operation(body["query"], variables, name or None, selected.operation)
 
 
-@functools.lru_cache(maxsize=256)
+_SELECTED: Lru[tuple[str, str | None], OperationDefinitionNode] = Lru()
+
+
+async def _selected(query: str, name: str | None) -> OperationDefinitionNode:
+    """The operation to run, within the limits. The same queries recur: a new one is
+    parsed and measured in a thread (tens of milliseconds for a large one)."""
+    found = _SELECTED.get((query, name))
+    if found is None:
+        found = _SELECTED.put((query, name), await asyncio.to_thread(_select, query, name))
+    return found
+
+
 def _select(query: str, name: str | None) -> OperationDefinitionNode:
-    """The operation to run, within the limits; cached, as the same queries recur."""
-    document = _parse(query)
+    try:
+        document = parse_document(query)
+    except GraphQLSyntaxError as error:
+        too_big = "Parsing aborted" in error.message
+        code = Code.QUERY_TOO_COMPLEX if too_big else Code.BAD_REQUEST
+        raise RequestError(code, error.message) from None
     try:
         operation = limits.select_operation(document, name)
     except limits.OperationError as error:
@@ -134,15 +148,6 @@ def _select(query: str, name: str | None) -> OperationDefinitionNode:
     except limits.TooComplex as error:
         raise RequestError(Code.QUERY_TOO_COMPLEX, str(error)) from None
     return operation
-
-
-def _parse(query: str) -> DocumentNode:
-    try:
-        return parse(query, max_tokens=limits.MAX_TOKENS)
-    except GraphQLSyntaxError as error:
-        too_big = "Parsing aborted" in error.message
-        code = Code.QUERY_TOO_COMPLEX if too_big else Code.BAD_REQUEST
-        raise RequestError(code, error.message) from None
 
 
 def _check_variables(operation: OperationDefinitionNode, variables: dict[str, Any]) -> None:
