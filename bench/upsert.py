@@ -22,10 +22,12 @@ from substore.repository import SubscriberWrite
 from substore.services import prepare
 
 COLUMNS = repository.KEY_COLUMNS
+# The key columns the repository writes; the consent columns of a new row are the
+# table's defaults here, as a bare statement with no consent rules would leave them.
 BARE_SQL = f"""
 INSERT INTO subscribers (account_id, {", ".join(COLUMNS)})
 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[],
-                         $7::text[], $8::text[], $9::text[], $10::text[])
+                         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
 ON CONFLICT (account_id, e164_number) DO UPDATE SET
   {", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])}, updated_at = now()
 RETURNING id, (xmax = 0) AS created

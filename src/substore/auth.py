@@ -34,6 +34,7 @@ class Principal:
 
     account_id: int
     scope: Scope
+    key_prefix: str = ""  # recorded with the consent changes the key makes
 
     @property
     def can_write(self) -> bool:
@@ -99,7 +100,7 @@ async def authenticate(conn: AsyncConnection, token: str | None) -> Principal | 
     found = await repository.find_api_key(conn, hash_key(token))
     if found is None:
         return None
-    return Principal(found.account_id, Scope(found.scope))
+    return Principal(found.account_id, Scope(found.scope), found.prefix)
 
 
 @dataclass

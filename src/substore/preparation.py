@@ -10,10 +10,12 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from substore import phone
+from substore.consent.zones import time_zones
 from substore.errors import ErrorCode, SubstoreError, UserError, ValidationError
 from substore.models import SubscriberStatus
 from substore.repository import SubscriberWrite
@@ -22,6 +24,8 @@ from substore.text import json_problem, text_problem
 MAX_NAME_LENGTH = 255
 MAX_EMAIL_LENGTH = 254
 MAX_ATTRIBUTES_BYTES = 16_384
+MAX_SOURCE_LENGTH = 200
+CLOCK_SKEW = timedelta(minutes=1)  # a caller's clock a little ahead is not the future
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
@@ -56,6 +60,7 @@ class RowResult:
     subscriber_id: int | None = None
     user_errors: list[UserError] = field(default_factory=list)
     warnings: list[UserError] = field(default_factory=list)
+    asks_subscribed: bool = False  # its status is SUBSCRIBED: warn if an opt-out holds
 
 
 def prepare(data: SubscriberInput, region: str, strict: bool) -> tuple[SubscriberWrite, list]:
@@ -68,6 +73,7 @@ def prepare(data: SubscriberInput, region: str, strict: bool) -> tuple[Subscribe
 
 
 def key_columns(key: phone.NormalizedNumber) -> dict[str, Any]:
+    zones = time_zones(key.e164_number, key.number_type, key.country_code)
     return {
         "e164_number": key.e164_number,
         "number": key.number,
@@ -78,6 +84,7 @@ def key_columns(key: phone.NormalizedNumber) -> dict[str, Any]:
         "country_code_source": str(key.country_code_source),
         "default_region": key.default_region,
         "normalizer_version": key.normalizer_version,
+        "time_zones": " ".join(zones),
     }
 
 
@@ -96,7 +103,28 @@ def validate_profile(profile: dict[str, Any]) -> dict[str, Any]:
         _check_attributes(clean["attributes"])
     if clean.get("status") is not None and clean["status"] not in set(SubscriberStatus):
         raise ValidationError("status must be SUBSCRIBED or UNSUBSCRIBED.", field=("status",))
+    _check_consent(clean)
     return clean
+
+
+def _check_consent(clean: dict[str, Any]) -> None:
+    """consentedAt is evidence: never in the future, never cleared (null is "not given")."""
+    if "consent_source" in clean:
+        clean["consent_source"] = _text(clean["consent_source"], "consent_source")
+        if clean["consent_source"] and len(clean["consent_source"]) > MAX_SOURCE_LENGTH:
+            raise _too_long("consent_source", MAX_SOURCE_LENGTH)
+    if clean.get("consented_at") is None:
+        clean.pop("consented_at", None)
+        return
+    moment = clean["consented_at"]
+    if moment.tzinfo is None:
+        moment = clean["consented_at"] = moment.replace(tzinfo=UTC)
+    if moment > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValidationError(
+            f"consentedAt {moment.isoformat()} is in the future: give the time consent "
+            "was given (a time without a zone is read as UTC).",
+            field=("consentedAt",),
+        )
 
 
 def _text(value: Any, name: str) -> str | None:
@@ -166,7 +194,8 @@ def prepare_batch(
         status = RowStatus.MERGED if earlier else RowStatus.CREATED
         rows[e164] = _merge(earlier, row) if earlier else row
         warnings = under(warnings, "input", str(index))
-        results.append(RowResult(index, status, e164, warnings=warnings))
+        asks = "status" in row.profile and row.profile["status"] in (None, "SUBSCRIBED")
+        results.append(RowResult(index, status, e164, warnings=warnings, asks_subscribed=asks))
     return results, rows
 
 

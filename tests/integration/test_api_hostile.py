@@ -63,14 +63,16 @@ async def test_a_slow_new_document_is_validated_off_the_event_loop(api):
             gaps.append(now - last)
             last = now
 
-    heavy = "{ " + "account { id } " * 240 + "__typename }"  # new text: no cache hit
+    # A new text (no cache hit) whose fields cost nothing to execute: no id decodes.
+    heavy = "{ " + 'node(id: "x") { id } ' * 240 + "__typename }"
     task = asyncio.create_task(ticker())
     started = time.perf_counter()
     body = await api.data(heavy)
     took = time.perf_counter() - started
     task.cancel()
     assert body["__typename"] == "Query"
-    assert max(gaps) < max(0.1, took / 3), (max(gaps), took)
+    # Inline, one gap would be the whole validation (about all of `took`).
+    assert max(gaps) < took / 2, (max(gaps), took)
 
 
 async def test_fields_inside_inline_fragments_count_towards_the_depth(api):

@@ -45,7 +45,7 @@ async def test_string_keeps_leading_zero_integer_loses_it(api, engine, account):
     async with engine.begin() as conn:
         from substore import services
 
-        await services.update_account(conn, account, "IT")
+        await services.update_account(conn, account, services.AccountChanges("IT"))
     text = await create(api, number="0212345678")
     assert text["subscriber"]["e164Number"] == "+390212345678"
     assert text["subscriber"]["number"] == "0212345678"

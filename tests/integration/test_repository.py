@@ -187,6 +187,6 @@ async def test_api_keys_found_by_hash_until_revoked(conn, account):
 
 
 async def test_account_default_region(conn, account):
-    updated = await repository.set_default_region(conn, account.id, "DE")
+    updated = await repository.update_account(conn, account.id, {"default_region": "DE"})
     assert updated.default_region == "DE"
     assert (await repository.get_account(conn, account.id)).default_region == "DE"

@@ -6,7 +6,7 @@ import pytest
 
 from substore import repository, services
 from substore.errors import ErrorCode, ValidationError
-from substore.services import NormalizeOptions, RowStatus, SubscriberInput
+from substore.services import AccountChanges, NormalizeOptions, RowStatus, SubscriberInput
 
 
 def given(number=None, e164=None, **profile) -> SubscriberInput:
@@ -126,8 +126,8 @@ async def test_find_by_number_in_any_format(conn, account):
 
 
 async def test_update_account_region_is_validated(conn, account):
-    assert (await services.update_account(conn, account, "de")).default_region == "DE"
+    assert (await services.update_account(conn, account, AccountChanges("de"))).default_region == "DE"
     with pytest.raises(ValidationError) as caught:
-        await services.update_account(conn, account, "Germany")
+        await services.update_account(conn, account, AccountChanges("Germany"))
     assert caught.value.code is ErrorCode.INVALID_COUNTRYCODE_FORMAT
     assert caught.value.user_error.field == ("input", "defaultRegion")

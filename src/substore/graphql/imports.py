@@ -36,6 +36,10 @@ class ImportSubscribersPayload:
     merged_count: int
     failed_count: int
     skipped_count: int
+    kept_opted_out_count: int = strawberry.field(
+        description="Rows that asked for SUBSCRIBED on a number that opted out: their other "
+        "fields were saved, and they stay UNSUBSCRIBED (each has an OPTED_OUT warning)."
+    )
     user_errors: list[t.UserError]
     rows: strawberry.Private[list[services.RowResult]]
 
@@ -71,6 +75,7 @@ def _payload(
         merged_count=count(services.RowStatus.MERGED),
         failed_count=count(services.RowStatus.FAILED),
         skipped_count=count(services.RowStatus.SKIPPED),
+        kept_opted_out_count=sum(any(w.reason == "OPTED_OUT" for w in r.warnings) for r in results),
         user_errors=t.user_errors(errors),
         rows=results,
     )
@@ -97,6 +102,7 @@ async def import_subscribers(
             normalize,
             all_or_nothing=options.all_or_nothing,
             run_cpu=ctx.run_cpu,
+            actor=ctx.principal.key_prefix,
         )
     except SubstoreError as error:  # a bad defaultRegion option fails the whole batch
         return _payload([], [error.user_error.under("options")])

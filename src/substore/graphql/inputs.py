@@ -19,7 +19,15 @@ from substore import services
 from substore.graphql.scalars import PhoneNumber
 from substore.graphql.types import NumberType, SubscriberStatus
 
-_PROFILE_FIELDS = ("first_name", "last_name", "email", "attributes", "status")
+_PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "attributes",
+    "status",
+    "consented_at",
+    "consent_source",
+)
 
 
 @strawberry.input
@@ -31,6 +39,14 @@ class SubscriberInput:
     email: str | None = UNSET
     attributes: JSON | None = UNSET
     status: SubscriberStatus | None = UNSET  # type: ignore[valid-type]
+    consented_at: datetime | None = strawberry.field(
+        default=UNSET,
+        description="When the person gave consent (evidence: never in the future). With "
+        "status SUBSCRIBED and later than unsubscribedAt, it undoes an opt-out.",
+    )
+    consent_source: str | None = strawberry.field(
+        default=UNSET, description='Where consent was given, e.g. "web-form" (200 characters).'
+    )
 
     def to_service(self) -> services.SubscriberInput:
         profile = {
@@ -55,6 +71,8 @@ _PYTHON_NAMES = {
     "email": "email",
     "attributes": "attributes",
     "status": "status",
+    "consentedAt": "consented_at",
+    "consentSource": "consent_source",
 }
 
 
@@ -82,6 +100,11 @@ class SubscriberFilter:
     number_type: NumberType | None = None  # type: ignore[valid-type]
     created_after: datetime | None = None
     created_before: datetime | None = None
+    can_message_at: datetime | None = strawberry.field(
+        default=None,
+        description="Only subscribers that may be messaged at this moment (subscribed, "
+        "outside quiet hours in all their time zones).",
+    )
 
     def to_service(self) -> services.SubscriberFilter:
         return services.SubscriberFilter(
@@ -91,6 +114,7 @@ class SubscriberFilter:
             number_type=self.number_type.value if self.number_type else None,
             created_after=as_utc(self.created_after),
             created_before=as_utc(self.created_before),
+            can_message_at=as_utc(self.can_message_at),
         )
 
 
@@ -102,9 +126,20 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-@strawberry.input
+@strawberry.input(description="Omitted fields keep their value.")
 class AccountInput:
-    default_region: str
+    default_region: str | None = None
+    quiet_hours_start: str | None = strawberry.field(
+        default=None, description='Local "HH:MM" when quiet hours begin (default 21:00).'
+    )
+    quiet_hours_end: str | None = strawberry.field(
+        default=None, description='Local "HH:MM" when they end (default 08:00).'
+    )
+
+    def to_service(self) -> services.AccountChanges:
+        return services.AccountChanges(
+            self.default_region, self.quiet_hours_start, self.quiet_hours_end
+        )
 
 
 @strawberry.input

@@ -18,7 +18,9 @@ from substore.graphql import types as t
 from substore.graphql.context import Info
 from substore.graphql.documents import KnownDocuments
 from substore.graphql.imports import ImportSubscribersPayload, import_subscribers
+from substore.graphql.inbound import RecordInboundMessagePayload, record_inbound_message
 from substore.graphql.inputs import AccountInput, SubscriberFilter, SubscriberInput
+from substore.graphql.paging import PageInfo
 from substore.graphql.scalars import SCALARS, PhoneNumber
 from substore.graphql.validation import StorableStrings, ThreadedValidation
 
@@ -132,7 +134,7 @@ class Query:
         ]
         return SubscriberConnection(
             edges=edges,
-            page_info=t.PageInfo(
+            page_info=PageInfo(
                 has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
             ),
             account=ctx.account,
@@ -163,7 +165,7 @@ class Query:
 @strawberry.type
 class SubscriberConnection:
     edges: list[t.SubscriberEdge]
-    page_info: t.PageInfo
+    page_info: PageInfo
     account: strawberry.Private[services.Record]
     where: strawberry.Private[services.SubscriberFilter]
 
@@ -180,7 +182,10 @@ class Mutation:
         self, info: Info, input: SubscriberInput
     ) -> t.CreateSubscriberPayload:
         ctx = info.context
-        result = await ctx.db(services.save_subscriber, ctx.account, input.to_service())
+        provenance = services.by_api(ctx.principal.key_prefix)
+        result = await ctx.db(
+            services.save_subscriber, ctx.account, input.to_service(), provenance=provenance
+        )
         return t.CreateSubscriberPayload(
             subscriber=t.Subscriber.of(result.subscriber) if result.subscriber else None,
             created=result.created,
@@ -194,7 +199,11 @@ class Mutation:
     ) -> t.UpdateSubscriberPayload:
         ctx = info.context
         result = await ctx.db(
-            services.update_subscriber, ctx.account, _subscriber_pk(id) or 0, input.to_service()
+            services.update_subscriber,
+            ctx.account,
+            _subscriber_pk(id) or 0,
+            input.to_service(),
+            actor=ctx.principal.key_prefix,
         )
         return t.UpdateSubscriberPayload(
             subscriber=t.Subscriber.of(result.subscriber) if result.subscriber else None,
@@ -217,13 +226,21 @@ class Mutation:
     async def update_account(self, info: Info, input: AccountInput) -> t.UpdateAccountPayload:
         ctx = info.context
         try:
-            row = await ctx.db(services.update_account, ctx.account, input.default_region)
+            row = await ctx.db(services.update_account, ctx.account, input.to_service())
             count = await ctx.db(services.count_subscribers, row)
         except SubstoreError as error:
             return t.UpdateAccountPayload(
                 account=None, user_errors=[t.UserError.of(error.user_error)]
             )
         return t.UpdateAccountPayload(account=t.Account.of(row, count), user_errors=[])
+
+    record_inbound_message: RecordInboundMessagePayload = strawberry.mutation(
+        resolver=record_inbound_message,
+        permission_classes=[CanWrite],
+        description="A message a subscriber sent: STOP and the other opt-out keywords opt "
+        "the number out (even one never stored), START/UNSTOP/YES opt it in, HELP/INFO "
+        "change nothing.",
+    )
 
     import_subscribers: ImportSubscribersPayload = strawberry.mutation(
         resolver=import_subscribers,

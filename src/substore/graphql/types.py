@@ -11,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from substore import errors, phone, services
+from substore.graphql import consent
 from substore.models import SubscriberStatus as StatusValue
 from substore.services import Record
 
@@ -93,6 +94,30 @@ class Subscriber(Node):
     status: SubscriberStatus  # type: ignore[valid-type]
     created_at: datetime
     updated_at: datetime
+    consented_at: datetime | None = strawberry.field(
+        description="When the person gave the consent on file (never invented: only as given)."
+    )
+    consent_source: str | None
+    unsubscribed_at: datetime | None = strawberry.field(
+        description="When the current opt-out began: only consent given after it undoes it."
+    )
+    unsubscribe_source: str | None
+    time_zones: list[str] = strawberry.field(
+        description="The number's time zones (its country's when the number says no more)."
+    )
+    consent_events: consent.ConsentEventConnection = strawberry.field(
+        resolver=consent.consent_events, description="Every consent change, oldest first."
+    )
+    can_message: consent.MessagePermission = strawberry.field(
+        resolver=consent.can_message,
+        description="Whether a message may go out at `at` (default now): subscribed, and "
+        "outside the account's quiet hours in every one of the number's time zones.",
+    )
+    row: strawberry.Private[Record]
+
+    @property
+    def pk(self) -> int:
+        return self.row.id
 
     @classmethod
     def of(cls, row: Record) -> Subscriber:
@@ -112,6 +137,12 @@ class Subscriber(Node):
             status=StatusValue(row.status),
             created_at=row.created_at,
             updated_at=row.updated_at,
+            consented_at=row.consented_at,
+            consent_source=row.consent_source,
+            unsubscribed_at=row.unsubscribed_at,
+            unsubscribe_source=row.unsubscribe_source,
+            time_zones=row.time_zones.split(),
+            row=row,
         )
 
 
@@ -121,6 +152,7 @@ class Account(Node):
     default_region: str
     subscriber_count: int
     created_at: datetime
+    quiet_hours: consent.QuietHours
 
     @classmethod
     def of(cls, row: Record, subscriber_count: int) -> Account:
@@ -130,13 +162,8 @@ class Account(Node):
             default_region=row.default_region,
             subscriber_count=subscriber_count,
             created_at=row.created_at,
+            quiet_hours=consent.quiet_hours(row),
         )
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
 
 
 @strawberry.type

@@ -7,7 +7,8 @@ caller's account; expected problems come back as `UserError` data, not exception
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,7 +33,7 @@ from substore.preparation import (
     under,
     validate_profile,
 )
-from substore.repository import Record, SubscriberFilter, SubscriberWrite
+from substore.repository import Provenance, Record, SubscriberFilter, SubscriberWrite
 
 DEFAULT_OPTIONS = NormalizeOptions()
 
@@ -52,6 +53,26 @@ async def run_inline(function: Callable[..., Any], *args: Any) -> Any:
     return function(*args)
 
 
+def by_api(actor: str | None = None) -> Provenance:
+    return Provenance(datetime.now(UTC), "api", actor)
+
+
+def opted_out(e164: str) -> UserError:
+    return UserError(
+        ErrorCode.CONFLICTING_PARAMETERS,
+        f"{e164} opted out, so it stays UNSUBSCRIBED (its other fields were saved). To "
+        "subscribe it again, send status SUBSCRIBED with consentedAt: when the person gave "
+        "consent again, after the opt-out (unsubscribedAt); or the person texts START.",
+        ("status",),
+        "OPTED_OUT",
+    )
+
+
+def kept_opted_out(row: SubscriberWrite, status: str, e164: str) -> list[UserError]:
+    asked = "status" in row.profile and row.profile["status"] in (None, "SUBSCRIBED")
+    return [opted_out(e164)] if asked and status == "UNSUBSCRIBED" else []
+
+
 def home_region(account: Record, options: NormalizeOptions) -> str:
     if options.default_region:
         return phone.check_region(options.default_region)
@@ -66,6 +87,8 @@ async def save_subscriber(
     account: Record,
     data: SubscriberInput,
     options: NormalizeOptions = DEFAULT_OPTIONS,
+    *,
+    provenance: Provenance | None = None,
 ) -> SaveResult:
     """Create the subscriber, or update the one that already has this number."""
     try:
@@ -73,7 +96,9 @@ async def save_subscriber(
         row, warnings = prepare(data, region, options.strict_country_code)
     except SubstoreError as error:
         return SaveResult(user_errors=[error.user_error.under("input")])
-    stored = await repository.upsert_subscriber(conn, account.id, row)
+    provenance = provenance or by_api()
+    stored = await repository.upsert_subscriber(conn, account.id, row, provenance)
+    warnings += kept_opted_out(row, stored.status, stored.e164_number)
     return SaveResult(stored.subscriber, stored.created, under(warnings, "input"))
 
 
@@ -83,15 +108,20 @@ async def update_subscriber(
     subscriber_id: int,
     data: SubscriberInput,
     options: NormalizeOptions = DEFAULT_OPTIONS,
+    *,
+    actor: str | None = None,
 ) -> SaveResult:
     """Change a subscriber by id. Its number changes only when a number is given."""
     try:
         row, warnings = _prepare_update(account, data, options)
-        found = await repository.update_subscriber(conn, account.id, subscriber_id, row)
+        found = await repository.update_subscriber(
+            conn, account.id, subscriber_id, row, by_api(actor)
+        )
         if found is None:
             raise _not_found(subscriber_id)
     except SubstoreError as error:
         return SaveResult(user_errors=[_input_path(error.user_error)])
+    warnings += kept_opted_out(row, found.status, found.e164_number)
     return SaveResult(found, False, under(warnings, "input"))
 
 
@@ -158,7 +188,13 @@ async def get_subscribers(
 async def count_subscribers(
     conn: AsyncConnection, account: Record, where: SubscriberFilter | None = None
 ) -> int:
-    return await repository.count_subscribers(conn, account.id, where)
+    return await repository.count_subscribers(conn, account.id, with_quiet_hours(account, where))
+
+
+def with_quiet_hours(account: Record, where: SubscriberFilter | None) -> SubscriberFilter | None:
+    if where is None or where.can_message_at is None:
+        return where
+    return replace(where, quiet_hours=(account.quiet_hours_start, account.quiet_hours_end))
 
 
 async def page_subscribers(
@@ -171,6 +207,7 @@ async def page_subscribers(
 ) -> Page:
     """Up to `first` subscribers after the (created_at, id) cursor, oldest first."""
     _check_page(where, first)
+    where = with_quiet_hours(account, where)
     rows = await repository.page_subscribers(conn, account.id, where, first=first + 1, after=after)
     return Page(rows[:first], len(rows) > first)
 
@@ -202,6 +239,7 @@ async def save_subscribers(
     *,
     all_or_nothing: bool = False,
     run_cpu: CpuRunner | None = None,
+    actor: str | None = None,
 ) -> list[RowResult]:
     """Create or update many subscribers; one result per input, in input order.
 
@@ -216,43 +254,18 @@ async def save_subscribers(
     failed = any(r.status is RowStatus.FAILED for r in results)
     if all_or_nothing and failed:
         return [skipped(r) for r in results]
-    stored = await repository.upsert_subscribers(conn, account.id, list(rows.values()))
+    provenance = Provenance(datetime.now(UTC), "import", actor)
+    stored = await repository.upsert_subscribers(conn, account.id, list(rows.values()), provenance)
     by_e164 = {s.e164_number: s for s in stored}
     for result in results:
         if result.status is RowStatus.FAILED:
             continue
         saved = by_e164[result.e164_number]
         result.subscriber_id = saved.id
+        # Merged rows: only where the merged row (later fields win) still asks for it.
+        kept = kept_opted_out(rows[saved.e164_number], saved.status, saved.e164_number)
+        if result.asks_subscribed and kept:
+            result.warnings += under(kept, "input", str(result.index))
         if result.status is not RowStatus.MERGED:
             result.status = RowStatus.CREATED if saved.created else RowStatus.UPDATED
     return results
-
-
-# --- accounts ------------------------------------------------------------------------
-
-
-async def get_account(conn: AsyncConnection, account_id: int) -> Record | None:
-    return await repository.get_account(conn, account_id)
-
-
-async def count_accounts(conn: AsyncConnection) -> int:
-    return await repository.count_accounts(conn)
-
-
-async def create_account(conn: AsyncConnection, name: str, default_region: str) -> Record:
-    if not name.strip():
-        raise ValidationError("name must not be blank.", field=("name",))
-    region = phone.check_region(default_region)
-    return await repository.create_account(conn, name.strip(), region)
-
-
-async def update_account(conn: AsyncConnection, account: Record, default_region: str) -> Record:
-    try:
-        region = phone.check_region(default_region)
-    except PhoneNumberError as error:
-        raise ValidationError(
-            error.args[0], field=("input", "defaultRegion"), code=error.code
-        ) from None
-    updated = await repository.set_default_region(conn, account.id, region)
-    assert updated is not None  # the caller's own account always exists
-    return updated

@@ -1,0 +1,120 @@
+"""Consent in the contract: a subscriber's history, canMessage, the account's quiet hours.
+
+The resolvers here are attached to Subscriber in types.py; they take strawberry's plain
+Info (not the typed one of context.py, which imports types.py).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+
+from substore import models, services
+from substore.consent.quiet_hours import BlockReason
+from substore.errors import ErrorCode, SubstoreError
+from substore.graphql.paging import PageInfo
+
+ConsentAction = strawberry.enum(models.ConsentAction, name="ConsentAction")
+MessageBlockReason = strawberry.enum(BlockReason, name="MessageBlockReason")
+
+
+@strawberry.type(description="One change of a subscriber's consent (or a refused one).")
+class ConsentEvent:
+    at: datetime
+    action: ConsentAction  # type: ignore[valid-type]
+    source: str | None = strawberry.field(description='"api", "import", "keyword:STOP" ...')
+    detail: str | None = strawberry.field(
+        description="The keyword message, or the prefix of the API key that made the change."
+    )
+
+
+@strawberry.type
+class ConsentEventEdge:
+    node: ConsentEvent
+    cursor: str
+
+
+@strawberry.type(description="Consent events, oldest first.")
+class ConsentEventConnection:
+    edges: list[ConsentEventEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="Whether a message may go out now (or at the time asked).")
+class MessagePermission:
+    allowed: bool
+    reason: MessageBlockReason | None  # type: ignore[valid-type]
+    next_allowed_at: datetime | None = strawberry.field(
+        description="When quiet hours end in every one of the number's time zones; null "
+        "when opted out, or when those zones never leave quiet hours together."
+    )
+
+
+@strawberry.type(description='Local "HH:MM" times between which no message may go out.')
+class QuietHours:
+    start: str
+    end: str
+
+
+def _cursor(event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"ConsentEvent:{event_id}".encode()).decode()
+
+
+def _after(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        kind, _, digits = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        event_id = int(digits) if digits.isascii() and digits.isdigit() else -1
+    except ValueError:
+        event_id = -1
+    if kind != "ConsentEvent" or not 0 <= event_id < 2**63:
+        raise GraphQLError(
+            "after is not a cursor this API gave out.",
+            extensions={"code": str(ErrorCode.PARAMETER_INVALID), "field": ["after"]},
+        )
+    return event_id
+
+
+async def consent_events(
+    root: Any, info: strawberry.Info, first: int = 50, after: str | None = None
+) -> ConsentEventConnection:
+    ctx = info.context
+    try:
+        rows, more = await ctx.db(
+            services.consent_events, ctx.account, root.pk, first=first, after=_after(after)
+        )
+    except SubstoreError as error:
+        raise GraphQLError(
+            error.args[0],
+            extensions={"code": str(error.code), "field": list(error.user_error.field)},
+        ) from None
+    edges = [
+        ConsentEventEdge(
+            node=ConsentEvent(at=r.at, action=r.action, source=r.source, detail=r.detail),
+            cursor=_cursor(r.id),
+        )
+        for r in rows
+    ]
+    end = edges[-1].cursor if edges else None
+    return ConsentEventConnection(
+        edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=end)
+    )
+
+
+def can_message(root: Any, info: strawberry.Info, at: datetime | None = None) -> MessagePermission:
+    found = services.can_message(info.context.account, root.row, at)
+    return MessagePermission(
+        allowed=found.allowed, reason=found.reason, next_allowed_at=found.next_allowed_at
+    )
+
+
+def quiet_hours(account: services.Record) -> QuietHours:
+    return QuietHours(
+        start=account.quiet_hours_start.strftime("%H:%M"),
+        end=account.quiet_hours_end.strftime("%H:%M"),
+    )

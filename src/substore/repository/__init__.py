@@ -1,0 +1,59 @@
+"""SQL, one module per table family. Every subscriber query filters by account.
+
+Functions take the caller's `AsyncConnection`, so a use case decides the transaction.
+"""
+
+from substore.repository.accounts import (
+    count_accounts,
+    create_account,
+    create_api_key,
+    find_api_key,
+    get_account,
+    list_api_keys,
+    revoke_api_key,
+    update_account,
+)
+from substore.repository.consent import Provenance, page_events
+from substore.repository.subscribers import (
+    KEY_COLUMNS,
+    PROFILE_COLUMNS,
+    Record,
+    SubscriberFilter,
+    SubscriberWrite,
+    Upserted,
+    count_subscribers,
+    delete_subscriber,
+    get_subscriber,
+    get_subscriber_by_e164,
+    get_subscribers,
+    page_subscribers,
+)
+from substore.repository.writes import update_subscriber, upsert_subscriber, upsert_subscribers
+
+__all__ = [
+    "KEY_COLUMNS",
+    "PROFILE_COLUMNS",
+    "Provenance",
+    "Record",
+    "SubscriberFilter",
+    "SubscriberWrite",
+    "Upserted",
+    "count_accounts",
+    "count_subscribers",
+    "create_account",
+    "create_api_key",
+    "delete_subscriber",
+    "find_api_key",
+    "get_account",
+    "get_subscriber",
+    "get_subscriber_by_e164",
+    "get_subscribers",
+    "list_api_keys",
+    "page_events",
+    "page_subscribers",
+    "revoke_api_key",
+    "update_account",
+    "update_subscriber",
+    "upsert_subscriber",
+    "upsert_subscribers",
+]

@@ -1,0 +1,185 @@
+"""SQL for reading and deleting subscribers, and the shapes the writes share.
+
+Every query filters by account; upserts and updates are in writes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from substore.models import Subscriber
+
+subscribers = Subscriber.__table__
+
+# Set from each new submission, never kept from the stored row.
+KEY_COLUMNS = (
+    "e164_number",
+    "number",
+    "raw_number",
+    "country_code",
+    "region_code",
+    "number_type",
+    "country_code_source",
+    "default_region",
+    "normalizer_version",
+    "time_zones",  # space-separated
+)
+# Changed only when the caller provides them; an explicit None clears them (status and
+# consent follow the consent rules instead: see consent.py).
+PROFILE_COLUMNS = (
+    "first_name",
+    "last_name",
+    "email",
+    "attributes",
+    "status",
+    "consented_at",
+    "consent_source",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberWrite:
+    """One subscriber to store: its key columns and the profile fields the caller gave."""
+
+    key: dict[str, Any]
+    profile: dict[str, Any] = field(default_factory=dict)
+
+
+# A stored row: SQLAlchemy's Row reads like a record (row.e164_number) and costs far less
+# to build than an ORM instance, which matters at 1000 rows a batch.
+Record = sa.Row[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Upserted:
+    id: int
+    e164_number: str
+    created: bool
+    status: str  # what the write left: UNSUBSCRIBED where an opt-out was kept
+    subscriber: Record | None = None  # the whole stored row, when asked for
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberFilter:
+    region_code: str | None = None
+    country_code: int | None = None
+    status: str | None = None
+    number_type: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    # Only subscribers that may be messaged at this moment, given the quiet hours.
+    can_message_at: datetime | None = None
+    quiet_hours: tuple[time, time] | None = None
+
+
+# --- subscribers: writes -------------------------------------------------------------
+
+
+async def delete_subscriber(
+    conn: AsyncConnection, account_id: int, subscriber_id: int
+) -> Record | None:
+    statement = (
+        subscribers.delete()
+        .where(subscribers.c.account_id == account_id, subscribers.c.id == subscriber_id)
+        .returning(*subscribers.c)
+    )
+    return (await conn.execute(statement)).first()
+
+
+# --- subscribers: reads --------------------------------------------------------------
+
+
+async def get_subscriber(
+    conn: AsyncConnection, account_id: int, subscriber_id: int
+) -> Record | None:
+    return await _one(conn, account_id, subscribers.c.id == subscriber_id)
+
+
+async def get_subscribers(
+    conn: AsyncConnection, account_id: int, ids: Sequence[int]
+) -> dict[int, Record]:
+    """Many subscribers by id in one query, keyed by id; unknown ids are left out."""
+    statement = sa.select(subscribers).where(
+        subscribers.c.account_id == account_id, subscribers.c.id.in_(list(ids))
+    )
+    return {row.id: row for row in await conn.execute(statement)}
+
+
+async def get_subscriber_by_e164(
+    conn: AsyncConnection, account_id: int, e164_number: str
+) -> Record | None:
+    return await _one(conn, account_id, subscribers.c.e164_number == e164_number)
+
+
+async def _one(conn: AsyncConnection, account_id: int, where: Any) -> Record | None:
+    statement = sa.select(subscribers).where(subscribers.c.account_id == account_id, where)
+    return (await conn.execute(statement)).first()
+
+
+async def page_subscribers(
+    conn: AsyncConnection,
+    account_id: int,
+    filter: SubscriberFilter,
+    *,
+    first: int,
+    after: tuple[datetime, int] | None = None,
+) -> list[Record]:
+    """Up to `first` subscribers in (created_at, id) order, strictly after the cursor."""
+    statement = sa.select(subscribers).where(*_conditions(account_id, filter))
+    if after is not None:
+        statement = statement.where(
+            sa.tuple_(subscribers.c.created_at, subscribers.c.id) > sa.tuple_(*after)
+        )
+    statement = statement.order_by(subscribers.c.created_at, subscribers.c.id).limit(first)
+    return list(await conn.execute(statement))
+
+
+async def count_subscribers(
+    conn: AsyncConnection, account_id: int, filter: SubscriberFilter | None = None
+) -> int:
+    statement = sa.select(sa.func.count()).select_from(subscribers)
+    statement = statement.where(*_conditions(account_id, filter or SubscriberFilter()))
+    return (await conn.execute(statement)).scalar_one()
+
+
+def _conditions(account_id: int, f: SubscriberFilter) -> list[Any]:
+    c = subscribers.c
+    conditions = [c.account_id == account_id]
+    pairs = [
+        (c.region_code, f.region_code),
+        (c.country_code, f.country_code),
+        (c.status, f.status),
+        (c.number_type, f.number_type),
+    ]
+    conditions += [column == value for column, value in pairs if value is not None]
+    if f.created_after is not None:
+        conditions.append(c.created_at > f.created_after)
+    if f.created_before is not None:
+        conditions.append(c.created_at < f.created_before)
+    if f.can_message_at is not None:
+        conditions.append(_may_message(f.can_message_at, f.quiet_hours or (time(), time())))
+    return conditions
+
+
+def _may_message(at: datetime, quiet_hours: tuple[time, time]) -> Any:
+    """consent.quiet_hours.permission in SQL: subscribed, and outside quiet hours in every
+    zone of the number (UTC for a number with none)."""
+    start, end = quiet_hours
+    subscribed = subscribers.c.status == "SUBSCRIBED"
+    if start == end:
+        return subscribed
+    local = "(CAST(:may_at AS timestamptz) AT TIME ZONE z)::time"
+    begins, ends = f"{local} >= CAST(:may_start AS time)", f"{local} < CAST(:may_end AS time)"
+    quiet = f"{begins} AND {ends}" if start < end else f"({begins} OR {ends})"
+    zones = (
+        "unnest(CASE WHEN subscribers.time_zones = '' THEN ARRAY['UTC'] "
+        "ELSE string_to_array(subscribers.time_zones, ' ') END) AS z"
+    )
+    outside = sa.text(f"NOT EXISTS (SELECT 1 FROM {zones} WHERE {quiet})")
+    return sa.and_(subscribed, outside.bindparams(may_at=at, may_start=start, may_end=end))

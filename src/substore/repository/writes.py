@@ -1,0 +1,226 @@
+"""Writing subscribers: set-based upserts by E.164 and updates by id, consent included.
+
+One INSERT ... SELECT FROM unnest ... ON CONFLICT statement per set of provided profile
+fields: `excluded` cannot say which fields a row left out, so rows that leave out
+different fields cannot share a DO UPDATE list. A file import has one shape, hence one
+statement. Where the caller asks something of consent, the same statement applies the
+consent rules (consent.py) and records the consent events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from substore.errors import DuplicateError
+from substore.repository import consent
+from substore.repository.consent import Incoming, Provenance
+from substore.repository.subscribers import (
+    KEY_COLUMNS,
+    PROFILE_COLUMNS,
+    Record,
+    SubscriberWrite,
+    Upserted,
+)
+
+_PG_TYPES = {"country_code": "smallint", "attributes": "jsonb", "consented_at": "timestamptz"}
+_PLAIN = tuple(c for c in PROFILE_COLUMNS if c not in consent.CONSENT_COLUMNS)
+_LEAN = "up.id, up.e164_number, up.created, up.status"
+
+
+async def upsert_subscribers(
+    conn: AsyncConnection,
+    account_id: int,
+    rows: Sequence[SubscriberWrite],
+    provenance: Provenance | None = None,
+    *,
+    full_rows: bool = False,
+) -> list[Upserted]:
+    """Insert or update `rows` (distinct E.164s); results in input order.
+
+    Without `full_rows` only id, E.164, created and status come back: reading every
+    column of every row back through SQLAlchemy costs more than the upsert itself.
+    """
+    provenance = provenance or Provenance(datetime.now(UTC), "api")
+    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        groups[tuple(c for c in PROFILE_COLUMNS if c in row.profile)].append(index)
+    results: list[Upserted | None] = [None] * len(rows)
+    for provided, indexes in sorted(groups.items()):
+        # Rows go in sorted by key so that concurrent batches lock rows in one order;
+        # in input order, two batches holding each other's numbers deadlock.
+        indexes.sort(key=lambda i: rows[i].key["e164_number"])
+        group = [rows[i] for i in indexes]
+        stored = await _upsert_group(conn, account_id, group, provided, provenance, full_rows)
+        for i, row in zip(indexes, group, strict=True):
+            results[i] = stored[row.key["e164_number"]]
+    return results  # type: ignore[return-value]
+
+
+async def upsert_subscriber(
+    conn: AsyncConnection,
+    account_id: int,
+    row: SubscriberWrite,
+    provenance: Provenance | None = None,
+) -> Upserted:
+    [result] = await upsert_subscribers(conn, account_id, [row], provenance, full_rows=True)
+    return result
+
+
+async def _upsert_group(
+    conn: AsyncConnection,
+    account_id: int,
+    rows: list[SubscriberWrite],
+    provided: tuple[str, ...],
+    provenance: Provenance,
+    full_rows: bool,
+) -> dict[str, Upserted]:
+    params: dict[str, Any] = {"account_id": account_id, **consent.params(provenance)}
+    for column in KEY_COLUMNS:
+        params[column] = [row.key[column] for row in rows]
+    for column in provided:
+        params[column] = [_db_value(column, row.profile[column]) for row in rows]
+    result = await conn.execute(sa.text(_upsert_sql(provided, full_rows)), params)
+    return {
+        row.e164_number: Upserted(
+            row.id, row.e164_number, row.created, row.status, row if full_rows else None
+        )
+        for row in result
+    }
+
+
+def _upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
+    if not consent.asks(provided):
+        return _plain_upsert_sql(provided, full_rows)
+    columns = (*KEY_COLUMNS, *provided)
+    arrays = _arrays(columns)
+    status = "COALESCE(i.status, 'SUBSCRIBED')" if "status" in provided else "'SUBSCRIBED'"
+    source = "COALESCE(i.consent_source, :source)" if "consent_source" in provided else ":source"
+    unsubscribed = f"CASE WHEN {status} = 'UNSUBSCRIBED' THEN"
+    values = {
+        **{c: f"i.{c}" for c in (*KEY_COLUMNS, *provided)},
+        "status": status,
+        "consented_at": "i.consented_at" if "consented_at" in provided else "NULL",
+        "consent_source": f"CASE WHEN {status} = 'SUBSCRIBED' THEN {source} END",
+        "unsubscribed_at": f"{unsubscribed} CAST(:at AS timestamptz) END",
+        "unsubscribe_source": f"{unsubscribed} CAST(:source AS text) END",
+        "status_changed_at": "CAST(:at AS timestamptz)",
+    }
+    incoming = Incoming(
+        status="excluded.status" if "status" in provided else None,
+        consented_at="excluded.consented_at" if "consented_at" in provided else None,
+        consent_source="excluded.consent_source" if "consent_source" in provided else None,
+    )
+    updates = [f"{c} = excluded.{c}" for c in (*KEY_COLUMNS[1:], *_plain(provided))]
+    updates += [*consent.updates(incoming), "updated_at = now()"]
+    returning = "s.*" if full_rows else "s.id, s.e164_number, s.status, s.consent_source"
+    statement = f"""WITH i AS (SELECT * FROM unnest({arrays}) AS i({", ".join(columns)})),
+up AS (
+  INSERT INTO subscribers AS s (account_id, {", ".join(values)})
+  SELECT CAST(:account_id AS bigint), {", ".join(values.values())} FROM i
+  ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}
+  -- xmax is 0 only on a row this statement inserted: exact even under concurrency.
+  RETURNING {returning}, (s.xmax = 0) AS created,
+    (s.status_changed_at = CAST(:at AS timestamptz)) AS changed
+)"""
+    if consent.asks(provided):
+        asked = Incoming(
+            status=status if "status" in provided else None,
+            consented_at="i.consented_at" if "consented_at" in provided else None,
+            consent_source=None,
+        )
+        statement += ",\n" + consent.events_cte(asked, "i")
+    return f"{statement}\nSELECT {'up.*' if full_rows else _LEAN} FROM up"
+
+
+def _param(column: str) -> str:
+    return f"CAST(:{column} AS {_PG_TYPES.get(column, 'text')})"
+
+
+def _plain_upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
+    """The upsert of rows that ask nothing of consent: a new row is subscribed (the
+    column's default) with the statement's source, an existing one keeps its consent."""
+    columns = (*KEY_COLUMNS, *provided)
+    values = [f"i.{c}" for c in columns]
+    updates = [f"{c} = excluded.{c}" for c in (*KEY_COLUMNS[1:], *provided)]
+    returning = "s.*" if full_rows else "s.id, s.e164_number, s.status"
+    return f"""INSERT INTO subscribers AS s (account_id, {", ".join(columns)}, consent_source)
+SELECT CAST(:account_id AS bigint), {", ".join(values)}, CAST(:source AS text)
+FROM unnest({_arrays(columns)}) AS i({", ".join(columns)})
+ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}, updated_at = now()
+-- xmax is 0 only on a row this statement inserted: exact even under concurrency.
+RETURNING {returning}, (s.xmax = 0) AS created"""
+
+
+def _arrays(columns: tuple[str, ...]) -> str:
+    return ", ".join(f"CAST(:{c} AS {_PG_TYPES.get(c, 'text')}[])" for c in columns)
+
+
+def _plain(provided: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(c for c in provided if c in _PLAIN)
+
+
+def _db_value(column: str, value: Any) -> Any:
+    if column == "attributes":
+        return json.dumps(value if value is not None else {})
+    if column == "status" and value is None:
+        return "SUBSCRIBED"
+    return value
+
+
+async def update_subscriber(
+    conn: AsyncConnection,
+    account_id: int,
+    subscriber_id: int,
+    row: SubscriberWrite,
+    provenance: Provenance | None = None,
+) -> Record | None:
+    """Change one subscriber by id, its number too; None if it is not in the account."""
+    provenance = provenance or Provenance(datetime.now(UTC), "api")
+    params = {
+        "account_id": account_id,
+        "subscriber_id": subscriber_id,
+        **consent.params(provenance),
+        **row.key,
+        **{c: _db_value(c, v) for c, v in row.profile.items()},
+    }
+    try:
+        async with conn.begin_nested():
+            return (await conn.execute(sa.text(_update_sql(row)), params)).first()
+    except IntegrityError as error:
+        if "uq_subscribers_account_id_e164_number" not in str(error.orig):
+            raise
+        raise DuplicateError(
+            f"another subscriber already has {row.key.get('e164_number')}.",
+            field=("input", "number"),
+        ) from None
+
+
+def _update_sql(row: SubscriberWrite) -> str:
+    def given(column: str) -> str | None:
+        return _param(column) if column in row.profile else None
+
+    source = given("consent_source")
+    incoming = Incoming(
+        status=given("status"),
+        consented_at=given("consented_at"),
+        consent_source=f"COALESCE({source}, :source)" if source else None,
+    )
+    sets = [f"{c} = {_param(c)}" for c in KEY_COLUMNS if c in row.key]
+    sets += [f"{c} = {given(c)}" for c in _plain(tuple(row.profile))]
+    sets += [*consent.updates(incoming), "updated_at = now()"]
+    statement = f"""WITH up AS (
+  UPDATE subscribers AS s SET {", ".join(sets)}
+  WHERE s.account_id = CAST(:account_id AS bigint) AND s.id = CAST(:subscriber_id AS bigint)
+  RETURNING s.*, false AS created, (s.status_changed_at = CAST(:at AS timestamptz)) AS changed
+)"""
+    if consent.asks(tuple(row.profile)):
+        statement += ",\n" + consent.events_cte(incoming, None)
+    return f"{statement}\nSELECT * FROM up"

@@ -1,0 +1,77 @@
+"""Use cases, one module per concept. No GraphQL or HTTP here.
+
+Each function takes the caller's connection (the caller owns the transaction) and the
+caller's account; expected problems come back as `UserError` data, not exceptions.
+"""
+
+from substore.services.accounts import (
+    AccountChanges,
+    count_accounts,
+    create_account,
+    get_account,
+    update_account,
+)
+from substore.services.consent import (
+    InboundResult,
+    can_message,
+    consent_events,
+    record_inbound_message,
+)
+from substore.services.subscribers import (
+    DEFAULT_OPTIONS,
+    MAX_PAGE,
+    CpuRunner,
+    NormalizeOptions,
+    Page,
+    Record,
+    RowResult,
+    RowStatus,
+    SaveResult,
+    SubscriberFilter,
+    SubscriberInput,
+    by_api,
+    count_subscribers,
+    delete_subscriber,
+    find_subscriber,
+    get_subscriber,
+    get_subscribers,
+    page_subscribers,
+    prepare,
+    save_subscriber,
+    save_subscribers,
+    update_subscriber,
+)
+
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "MAX_PAGE",
+    "AccountChanges",
+    "CpuRunner",
+    "InboundResult",
+    "NormalizeOptions",
+    "Page",
+    "Record",
+    "RowResult",
+    "RowStatus",
+    "SaveResult",
+    "SubscriberFilter",
+    "SubscriberInput",
+    "by_api",
+    "can_message",
+    "consent_events",
+    "count_accounts",
+    "count_subscribers",
+    "create_account",
+    "delete_subscriber",
+    "find_subscriber",
+    "get_account",
+    "get_subscriber",
+    "get_subscribers",
+    "page_subscribers",
+    "prepare",
+    "record_inbound_message",
+    "save_subscriber",
+    "save_subscribers",
+    "update_account",
+    "update_subscriber",
+]

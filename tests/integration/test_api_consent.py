@@ -1,0 +1,209 @@
+"""Consent over the API: opt-outs stick, keywords, evidence, history, quiet hours."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+FIELDS = """id status consentedAt consentSource unsubscribedAt unsubscribeSource firstName
+  timeZones"""
+CREATE = f"""mutation($input: SubscriberInput!) {{ createSubscriber(input: $input) {{
+  created subscriber {{ {FIELDS} }} userErrors {{ code field message reason }}
+  warnings {{ code field message reason }} }} }}"""
+UPDATE = f"""mutation($id: ID!, $input: SubscriberInput!) {{ updateSubscriber(id: $id, input: $input) {{
+  subscriber {{ {FIELDS} }} userErrors {{ code field }} warnings {{ code field reason }} }} }}"""
+IMPORT = """mutation($rows: [SubscriberInput!]!) { importSubscribers(input: $rows) {
+  createdCount updatedCount keptOptedOutCount
+  results { index status warnings { code field reason } } } }"""
+INBOUND = f"""mutation($input: RecordInboundMessageInput!) {{ recordInboundMessage(input: $input) {{
+  action keyword subscriber {{ {FIELDS} }} userErrors {{ code field message }} }} }}"""
+EVENTS = """query($n: PhoneNumber!, $after: String, $first: Int) { subscriber(number: $n) {
+  consentEvents(first: $first, after: $after) {
+    edges { cursor node { at action source detail } } pageInfo { hasNextPage endCursor } } } }"""
+NUMBER = "+12015550140"
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+async def create(api, **fields) -> dict:
+    return (await api.data(CREATE, input={"number": NUMBER, **fields}))["createSubscriber"]
+
+
+async def inbound(api, text: str, sender: str = NUMBER, **extra) -> dict:
+    data = await api.data(INBOUND, input={"from": sender, "text": text, **extra})
+    return data["recordInboundMessage"]
+
+
+async def events(api, number: str = NUMBER, **page) -> list[dict]:
+    body = await api.data(EVENTS, n=number, **page)
+    return [e["node"] for e in body["subscriber"]["consentEvents"]["edges"]]
+
+
+async def opted_out(api) -> dict:
+    await create(api, firstName="Ada")
+    return (await inbound(api, "STOP"))["subscriber"]
+
+
+async def test_a_new_subscriber_is_subscribed_with_no_invented_evidence(api):
+    made = await create(api)
+    subscriber = made["subscriber"]
+    assert (subscriber["status"], subscriber["consentedAt"]) == ("SUBSCRIBED", None)
+    assert subscriber["consentSource"] == "api"
+    assert subscriber["timeZones"] == ["America/New_York"]
+    assert await events(api) == []  # no consent was given or changed: nothing to record
+
+
+async def test_stop_opts_out_and_a_plain_resubscribe_is_refused_everywhere(api):
+    before = await opted_out(api)
+    assert (before["status"], before["unsubscribeSource"]) == ("UNSUBSCRIBED", "keyword:STOP")
+    again = await create(api, status="SUBSCRIBED", firstName="Grace")
+    assert again["subscriber"]["status"] == "UNSUBSCRIBED"
+    assert again["subscriber"]["firstName"] == "Grace"  # the other fields are saved
+    [warning] = again["warnings"]
+    assert (warning["code"], warning["reason"], warning["field"]) == (
+        "CONFLICTING_PARAMETERS",
+        "OPTED_OUT",
+        ["input", "status"],
+    )
+    assert "consentedAt" in warning["message"]
+    updated = await api.data(UPDATE, id=before["id"], input={"status": "SUBSCRIBED"})
+    assert updated["updateSubscriber"]["subscriber"]["status"] == "UNSUBSCRIBED"
+    assert updated["updateSubscriber"]["warnings"][0]["reason"] == "OPTED_OUT"
+    rows = [{"number": "201-555-0140", "status": "SUBSCRIBED"}, {"number": "2015550141"}]
+    imported = (await api.data(IMPORT, rows=rows))["importSubscribers"]
+    assert imported["keptOptedOutCount"] == 1
+    assert imported["results"][0]["warnings"] == [
+        {"code": "CONFLICTING_PARAMETERS", "field": ["input", "0", "status"], "reason": "OPTED_OUT"}
+    ]
+    assert imported["results"][1]["warnings"] == []
+    actions = [e["action"] for e in await events(api)]
+    assert actions == ["UNSUBSCRIBED", *["RESUBSCRIBE_REFUSED"] * 3]
+
+
+async def test_fresh_consent_after_the_opt_out_resubscribes(api):
+    out = await opted_out(api)
+    stopped = datetime.fromisoformat(out["unsubscribedAt"])
+    stale = await create(api, status="SUBSCRIBED", consentedAt=iso(stopped - timedelta(days=1)))
+    assert stale["subscriber"]["status"] == "UNSUBSCRIBED"
+    assert stale["subscriber"]["consentedAt"] is None  # older evidence is not recorded
+    fresh_at = datetime.now(UTC)  # consent given just now, after the STOP
+    fresh = await create(
+        api, status="SUBSCRIBED", consentedAt=iso(fresh_at), consentSource="web-form"
+    )
+    subscriber = fresh["subscriber"]
+    assert (subscriber["status"], subscriber["consentSource"]) == ("SUBSCRIBED", "web-form")
+    assert datetime.fromisoformat(subscriber["consentedAt"]) == fresh_at
+    assert fresh["warnings"] == []
+    history = await events(api)
+    assert [e["action"] for e in history] == ["UNSUBSCRIBED", "RESUBSCRIBE_REFUSED", "SUBSCRIBED"]
+    assert history[-1]["source"] == "web-form"
+    assert history[-1]["detail"].startswith("sk_")  # the key that did it
+
+
+async def test_unsubscribing_always_works_and_is_recorded(api):
+    made = (await create(api))["subscriber"]
+    body = await api.data(UPDATE, id=made["id"], input={"status": "UNSUBSCRIBED"})
+    subscriber = body["updateSubscriber"]["subscriber"]
+    assert (subscriber["status"], subscriber["unsubscribeSource"]) == ("UNSUBSCRIBED", "api")
+    assert subscriber["unsubscribedAt"]
+    [event] = await events(api)
+    assert (event["action"], event["source"]) == ("UNSUBSCRIBED", "api")
+
+
+@pytest.mark.parametrize(
+    ("fields", "code", "field"),
+    [
+        ({"consentedAt": "2999-01-01T00:00:00Z"}, "PARAMETER_INVALID", ["input", "consentedAt"]),
+        ({"consentSource": "x" * 201}, "PARAMETER_TOO_LONG", ["input", "consentSource"]),
+    ],
+)
+async def test_bad_consent_evidence_is_refused_and_nothing_stored(api, fields, code, field):
+    refused = await create(api, status="SUBSCRIBED", **fields)
+    assert refused["subscriber"] is None
+    assert (refused["userErrors"][0]["code"], refused["userErrors"][0]["field"]) == (code, field)
+    assert (await api.data("{ account { subscriberCount } }"))["account"]["subscriberCount"] == 0
+
+
+async def test_stop_from_an_unknown_number_is_a_suppression_entry(api):
+    stopped = await inbound(api, "  Stop All! ", sender="(201) 555-0177")
+    assert (stopped["action"], stopped["keyword"]) == ("OPTED_OUT", "STOP ALL")
+    assert stopped["subscriber"]["status"] == "UNSUBSCRIBED"
+    rows = [{"number": "+1 201 555 0177", "status": "SUBSCRIBED", "firstName": "CRM"}]
+    imported = (await api.data(IMPORT, rows=rows))["importSubscribers"]
+    assert (imported["updatedCount"], imported["keptOptedOutCount"]) == (1, 1)
+    stop, refused = await events(api, "2015550177")
+    assert (stop["action"], stop["source"], stop["detail"]) == (
+        "UNSUBSCRIBED",
+        "keyword:STOP ALL",
+        "Stop All!",
+    )
+    assert (refused["action"], refused["source"]) == ("RESUBSCRIBE_REFUSED", "import")
+
+
+async def test_start_opts_back_in_and_help_and_other_text_change_nothing(api):
+    await opted_out(api)
+    helped = await inbound(api, "help")
+    assert (helped["action"], helped["subscriber"]["status"]) == ("HELP", "UNSUBSCRIBED")
+    chatter = await inbound(api, "stop texting me")
+    assert (chatter["action"], chatter["keyword"]) == ("NONE", None)
+    assert chatter["subscriber"]["status"] == "UNSUBSCRIBED"
+    started = await inbound(api, "START")
+    subscriber = started["subscriber"]
+    assert (started["action"], subscriber["status"]) == ("OPTED_IN", "SUBSCRIBED")
+    assert (subscriber["consentSource"], subscriber["firstName"]) == ("keyword:START", "Ada")
+    assert [e["action"] for e in await events(api)] == ["UNSUBSCRIBED", "SUBSCRIBED"]
+    unknown = await inbound(api, "hello", sender="+12015550199")
+    assert unknown["subscriber"] is None
+
+
+async def test_a_start_older_than_the_stop_does_not_opt_back_in(api):
+    await opted_out(api)
+    late = datetime.now(UTC) - timedelta(hours=1)
+    started = await inbound(api, "start", receivedAt=iso(late))
+    assert started["subscriber"]["status"] == "UNSUBSCRIBED"
+
+
+async def test_inbound_problems_are_user_errors(api):
+    bad = await inbound(api, "STOP", sender="555-0123")
+    assert bad["userErrors"][0]["field"] == ["input", "from"]
+    future = await inbound(api, "STOP", receivedAt="2999-01-01T00:00:00Z")
+    assert future["userErrors"][0]["field"] == ["input", "receivedAt"]
+    assert (await api.data("{ account { subscriberCount } }"))["account"]["subscriberCount"] == 0
+
+
+async def test_a_read_key_cannot_record_inbound_messages(read_api):
+    body = await read_api.gql(INBOUND, status=403, input={"from": NUMBER, "text": "STOP"})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_consent_history_pages(api):
+    await create(api)
+    for text in ("STOP", "START", "STOP", "START"):
+        await inbound(api, text)
+    first = await api.data(EVENTS, n=NUMBER, first=3)
+    page = first["subscriber"]["consentEvents"]
+    assert page["pageInfo"]["hasNextPage"]
+    rest = await events(api, after=page["pageInfo"]["endCursor"])
+    actions = [e["node"]["action"] for e in page["edges"]] + [e["action"] for e in rest]
+    assert actions == ["UNSUBSCRIBED", "SUBSCRIBED", "UNSUBSCRIBED", "SUBSCRIBED"]
+    bad = await api.gql(EVENTS, n=NUMBER, after="bm90LWEtY3Vyc29y")
+    assert bad["errors"][0]["extensions"]["code"] == "PARAMETER_INVALID"
+
+
+async def test_an_opt_out_racing_resubscribing_imports_always_wins(api):
+    """16 concurrent import batches ask SUBSCRIBED (stale evidence) while STOP arrives:
+    whatever the order, the number ends opted out."""
+    numbers = [f"+1201555{n:04d}" for n in range(300, 340)]
+    await api.data(IMPORT, rows=[{"number": n} for n in numbers])
+    stale = iso(datetime.now(UTC) - timedelta(minutes=5))
+    rows = [{"number": n, "status": "SUBSCRIBED", "consentedAt": stale} for n in numbers]
+    for _ in range(3):
+        batches = [api.data(IMPORT, rows=rows) for _ in range(16)]
+        stops = [inbound(api, "STOP", sender=n) for n in numbers]
+        await asyncio.gather(*batches, *stops)
+        query = "{ subscribers(first: 100, filter: {status: SUBSCRIBED}) { totalCount } }"
+        assert (await api.data(query))["subscribers"]["totalCount"] == 0
