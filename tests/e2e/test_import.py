@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -311,6 +312,39 @@ async def test_nul_surrogate_and_nan_rows_are_rejected_and_the_rest_stored(
     }
     assert {r["error_code"] for r in refused} == {"PARAMETER_INVALID"}
     assert len(await store_of(engine, account)) == 20
+
+
+async def test_a_status_column_cannot_resubscribe_numbers_that_texted_stop(
+    engine, servers, tmp_path
+):
+    account, token = await new_account(engine)
+    stopped = [f"+1201555{n:04d}" for n in range(700, 704)]
+    async with engine.begin() as conn:
+        for number in stopped:
+            await services.record_inbound_message(conn, account, number, "STOP")
+    fresh = datetime.now(UTC).isoformat()
+    rows = [
+        *[{"Phone": n, "Status": "subscribed", "consented_at": ""} for n in stopped[:3]],
+        {"Phone": stopped[3], "Status": "SUBSCRIBED", "consented_at": fresh},
+        {"Phone": "+12015550710", "Status": "SUBSCRIBED", "consented_at": ""},
+        {"Phone": "+12015550711", "Status": "SUBSCRIBED", "consented_at": "last tuesday"},
+    ]
+    path = tmp_path / "crm.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, ["Phone", "Status", "consented_at"])
+        writer.writeheader()
+        writer.writerows(rows)
+    args = ("--token", token, "--map", "status=Status", "--rejects", str(tmp_path / "r.csv"))
+    done = substore_import(path, servers["plain"], *args)
+    assert done.returncode == 1, done.stderr  # the unreadable consented_at is rejected
+    assert "3 kept opted out" in done.stdout
+    store = {e164: status for e164, _, _, _, status in await store_of(engine, account)}
+    assert [store[n] for n in stopped] == ["UNSUBSCRIBED"] * 3 + ["SUBSCRIBED"]
+    assert store["+12015550710"] == "SUBSCRIBED"
+    assert "+12015550711" not in store
+    with (tmp_path / "r.csv").open() as handle:
+        [rejected] = list(csv.DictReader(handle))
+    assert (rejected["Phone"], rejected["error_field"]) == ("+12015550711", "consentedAt")
 
 
 def test_bad_token_is_exit_2(servers, crm_file):

@@ -207,3 +207,64 @@ async def test_an_opt_out_racing_resubscribing_imports_always_wins(api):
         await asyncio.gather(*batches, *stops)
         query = "{ subscribers(first: 100, filter: {status: SUBSCRIBED}) { totalCount } }"
         assert (await api.data(query))["subscribers"]["totalCount"] == 0
+
+
+# --- quiet hours -------------------------------------------------------------------------
+
+CAN = """query($n: PhoneNumber!, $at: DateTime) { subscriber(number: $n) {
+  timeZones canMessage(at: $at) { allowed reason nextAllowedAt } } }"""
+SENDABLE = """query($at: DateTime!) {
+  subscribers(first: 50, filter: {canMessageAt: $at}) { totalCount edges { node { e164Number } } } }"""
+ACCOUNT = """mutation($input: AccountInput!) { updateAccount(input: $input) {
+  account { defaultRegion quietHours { start end } } userErrors { code field message } } }"""
+
+
+def utc(hour: int, minute: int = 0) -> str:
+    return datetime(2026, 12, 2, hour, minute, tzinfo=UTC).isoformat()
+
+
+async def test_can_message_follows_the_numbers_own_clock(api):
+    await create(api)
+    day = (await api.data(CAN, n=NUMBER, at=utc(15)))["subscriber"]  # 10:00 in New York
+    assert day["canMessage"] == {"allowed": True, "reason": None, "nextAllowedAt": None}
+    night = (await api.data(CAN, n=NUMBER, at=utc(3)))["subscriber"]["canMessage"]  # 22:00
+    assert (night["allowed"], night["reason"]) == (False, "QUIET_HOURS")
+    assert datetime.fromisoformat(night["nextAllowedAt"]) == datetime.fromisoformat(utc(13))
+    await inbound(api, "STOP")
+    stopped = (await api.data(CAN, n=NUMBER, at=utc(15)))["subscriber"]["canMessage"]
+    assert stopped == {"allowed": False, "reason": "UNSUBSCRIBED", "nextAllowedAt": None}
+
+
+async def test_the_account_sets_its_quiet_hours(api):
+    body = await api.data("{ account { quietHours { start end } } }")
+    assert body["account"]["quietHours"] == {"start": "21:00", "end": "08:00"}
+    changed = await api.data(ACCOUNT, input={"quietHoursStart": "20:00", "quietHoursEnd": "09:30"})
+    account = changed["updateAccount"]["account"]
+    assert account == {"defaultRegion": "US", "quietHours": {"start": "20:00", "end": "09:30"}}
+    await create(api)
+    early = (await api.data(CAN, n=NUMBER, at=utc(14)))["subscriber"]["canMessage"]  # 09:00
+    assert (early["allowed"], early["reason"]) == (False, "QUIET_HOURS")
+    bad = await api.data(ACCOUNT, input={"quietHoursEnd": "25:00"})
+    [error] = bad["updateAccount"]["userErrors"]
+    assert (error["code"], error["field"]) == ("PARAMETER_INVALID", ["input", "quietHoursEnd"])
+
+
+async def test_the_can_message_filter_pages_only_the_sendable(api):
+    numbers = {
+        "+12015550150": "New York",
+        "+14155550151": "Los Angeles",
+        "+81312345678": "Tokyo",
+        "+12015550152": "New York, opted out",
+    }
+    await api.data(IMPORT, rows=[{"number": n} for n in numbers])
+    await inbound(api, "STOP", sender="+12015550152")
+    # 15:30 UTC: 10:30 in New York, 07:30 in Los Angeles, 00:30 in Tokyo.
+    body = await api.data(SENDABLE, at=utc(15, 30))
+    found = [e["node"]["e164Number"] for e in body["subscribers"]["edges"]]
+    assert found == ["+12015550150"]
+    assert body["subscribers"]["totalCount"] == 1
+    later = await api.data(SENDABLE, at=utc(17))  # 12:00 NY, 09:00 LA, 02:00 Tokyo
+    assert {e["node"]["e164Number"] for e in later["subscribers"]["edges"]} == {
+        "+12015550150",
+        "+14155550151",
+    }

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from substore import db
 from substore.models import metadata
 
 
@@ -28,3 +36,59 @@ async def test_upgrade_creates_every_table_and_the_paging_index(engine):
         names, indexes = await conn.run_sync(tables)
     assert {"accounts", "api_keys", "subscribers", "alembic_version"} <= names
     assert "ix_subscribers_account_id_created_at_id" in indexes
+
+
+@pytest.fixture
+async def empty_database(server_url: str) -> AsyncIterator[AsyncEngine]:
+    name = f"substore_mig_{uuid.uuid4().hex[:10]}"
+    admin = db.create_engine(server_url, pool_size=1)
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    engine = db.create_engine(url, pool_size=1)
+    yield engine
+    await engine.dispose()
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+async def test_the_consent_migration_runs_on_a_populated_database(empty_database):
+    engine = empty_database
+    await db.migrate(engine, "0001")
+    insert = """INSERT INTO subscribers (account_id, e164_number, number, raw_number,
+      country_code, region_code, number_type, country_code_source, normalizer_version,
+      status, updated_at)
+      VALUES (:a, :e, :n, :raw, :cc, :rc, 'MOBILE', 'PLUS_SIGN', '9.0.43', :s, :u)"""
+    async with engine.begin() as conn:
+        account = (
+            await conn.execute(
+                text(
+                    "INSERT INTO accounts (name, default_region) VALUES ('old', 'US') RETURNING id"
+                )
+            )
+        ).scalar_one()
+        rows = [
+            ("+12015550123", "2015550123", 1, "US", "SUBSCRIBED"),
+            ("+447911123456", "7911123456", 44, "GB", "UNSUBSCRIBED"),
+            ("+80012345678", "12345678", 800, None, "SUBSCRIBED"),
+        ]
+        for e164, national, cc, region, status in rows:
+            params = {"a": account, "e": e164, "n": national, "raw": e164, "cc": cc, "rc": region}
+            params["s"] = status
+            await conn.execute(text(insert), {**params, "u": datetime(2026, 1, 1, tzinfo=UTC)})
+    await db.migrate(engine)
+    async with engine.connect() as conn:
+        found = {
+            r.e164_number: r
+            for r in await conn.execute(text("SELECT * FROM subscribers ORDER BY id"))
+        }
+        quiet = (await conn.execute(text("SELECT quiet_hours_start FROM accounts"))).scalar_one()
+    assert found["+12015550123"].time_zones == "America/New_York"
+    assert "Europe/London" in found["+447911123456"].time_zones.split()
+    assert found["+80012345678"].time_zones == ""
+    assert found["+447911123456"].unsubscribed_at == datetime(2026, 1, 1, tzinfo=UTC)
+    assert found["+12015550123"].unsubscribed_at is None
+    assert quiet == time(21)

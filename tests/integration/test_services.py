@@ -126,7 +126,9 @@ async def test_find_by_number_in_any_format(conn, account):
 
 
 async def test_update_account_region_is_validated(conn, account):
-    assert (await services.update_account(conn, account, AccountChanges("de"))).default_region == "DE"
+    assert (
+        await services.update_account(conn, account, AccountChanges("de"))
+    ).default_region == "DE"
     with pytest.raises(ValidationError) as caught:
         await services.update_account(conn, account, AccountChanges("Germany"))
     assert caught.value.code is ErrorCode.INVALID_COUNTRYCODE_FORMAT

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from graphql import get_introspection_query, parse
 
@@ -24,10 +22,8 @@ def cost(query: str, name: str | None = None) -> limits.Cost:
 
 
 def test_a_fragment_bomb_is_measured_without_being_walked():
-    started = time.perf_counter()
-    measured = cost(bomb(60))
-    assert time.perf_counter() - started < 0.1
-    assert measured.fields == 2**60 + 1
+    # 2^60 fields: walking them would never end, so finishing at all proves the point.
+    assert cost(bomb(60)).fields == 2**60 + 1
     with pytest.raises(limits.TooComplex, match="fields"):
         document = parse(bomb(60))
         limits.check(document, limits.select_operation(document, None))

@@ -34,13 +34,13 @@ from substore.importer.files import (
 # result objects costs the server more than the rows' normalisation.
 MUTATION = """mutation Import($rows: [SubscriberInput!]!, $options: ImportOptions) {
   importSubscribers(input: $rows, options: $options) {
-    createdCount updatedCount mergedCount failedCount
+    createdCount updatedCount mergedCount failedCount keptOptedOutCount
     userErrors { code field message }
     results(status: [FAILED]) { index userErrors { code field message reason } }
   }
 }"""
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-COUNTS = ("created", "updated", "merged", "failed")
+COUNTS = ("created", "updated", "merged", "failed", "keptOptedOut")
 
 
 class FatalImportError(Exception):
@@ -82,6 +82,7 @@ class Totals:
     updated: int = 0
     merged: int = 0
     failed: int = 0
+    keptOptedOut: int = 0
 
     def add(self, counts: dict[str, int]) -> None:
         for name in ("rows", *COUNTS):
@@ -98,7 +99,8 @@ class Batch:
     rows: list[dict[str, Any]] = field(default_factory=list)  # as read, for rejects
     inputs: list[dict[str, Any]] = field(default_factory=list)  # sent, same order as `sent`
     sent: list[int] = field(default_factory=list)  # index into rows of each input
-    local: list[tuple[int, str]] = field(default_factory=list)  # rows refused before sending
+    # Rows refused before sending, with their error.
+    local: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
 
 Progress = Callable[[int, Totals], None]
@@ -171,7 +173,7 @@ class Importer:
         data, problem = self.mapping.to_input(row)
         batch.rows.append(row)
         if data is None:
-            batch.local.append((len(batch.rows) - 1, problem or "row cannot be sent"))
+            batch.local.append((len(batch.rows) - 1, problem or {"message": "cannot be sent"}))
         else:
             batch.sent.append(len(batch.rows) - 1)
             batch.inputs.append(data)
@@ -195,9 +197,8 @@ class Importer:
         counts = {name: payload[f"{name}Count"] for name in COUNTS} | {"rows": len(batch.rows)}
         for result in payload["results"]:
             rejects.write(batch.rows[batch.sent[result["index"]]], result["userErrors"][0])
-        for index, problem in batch.local:
+        for index, error in batch.local:
             counts["failed"] += 1
-            error = {"code": "PARAMETER_INVALID", "message": problem, "field": ["status"]}
             rejects.write(batch.rows[index], error)
         return counts
 

@@ -100,6 +100,12 @@ def run(args: argparse.Namespace) -> int:
         f"{totals.created:,} created, {totals.updated:,} updated, "
         f"{totals.merged:,} merged, {totals.failed:,} rejected"
         + (f" (see {job.rejects})" if totals.failed and job.rejects else "")
+        + (
+            f"; {totals.keptOptedOut:,} kept opted out (they asked for SUBSCRIBED without "
+            "consent given after their opt-out)"
+            if totals.keptOptedOut
+            else ""
+        )
     )
     return totals.exit_code
 

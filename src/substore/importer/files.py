@@ -13,6 +13,7 @@ import unicodedata
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,10 @@ AUTO_FIELDS = {
     "last_name": "lastName",
     "email": "email",
     "status": "status",
+    "consentedAt": "consentedAt",
+    "consented_at": "consentedAt",
+    "consentSource": "consentSource",
+    "consent_source": "consentSource",
 }
 STATUSES = ("SUBSCRIBED", "UNSUBSCRIBED")
 ERROR_COLUMNS = ("error_code", "error_reason", "error_message", "error_field")
@@ -105,8 +110,8 @@ class Mapping:
             )
         return cls(number, fields)
 
-    def to_input(self, row: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-        """The row as a SubscriberInput, or None and why it cannot be sent."""
+    def to_input(self, row: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The row as a SubscriberInput, or None and the error that keeps it from being sent."""
         data: dict[str, Any] = {}
         if self.number and _present(row.get(self.number)):
             data["number"] = _phone(row[self.number])
@@ -123,10 +128,13 @@ class Mapping:
         if "status" in data:
             data["status"] = data["status"].upper()
             if data["status"] not in STATUSES:
-                return (
-                    None,
-                    f"status {row[self.fields['status']]!r} is not SUBSCRIBED or UNSUBSCRIBED",
-                )
+                value = row[self.fields["status"]]
+                return None, _local("status", f"status {value!r} is not SUBSCRIBED or UNSUBSCRIBED")
+        if "consentedAt" in data and not _is_time(data["consentedAt"]):
+            # Checked here: a time the server cannot read would refuse the whole batch.
+            value = data["consentedAt"]
+            message = f"consentedAt {value!r} is not a time like 2026-05-01T14:30:00Z"
+            return None, _local("consentedAt", message)
         return data, None
 
     def lane_key(self, row: dict[str, Any]) -> str:
@@ -134,6 +142,18 @@ class Mapping:
         e164 = row.get(self.fields["e164Number"]) if "e164Number" in self.fields else None
         number = e164 if _present(e164) else row.get(self.number) if self.number else None
         return _digits(str(number or ""))[-8:]
+
+
+def _local(field_name: str, message: str) -> dict[str, Any]:
+    return {"code": "PARAMETER_INVALID", "message": message, "field": [field_name]}
+
+
+def _is_time(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _present(value: Any) -> bool:
