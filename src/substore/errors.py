@@ -51,8 +51,10 @@ class PhoneReason(StrEnum):
     INVALID_NUMBER = "INVALID_NUMBER"
     HAS_EXTENSION = "HAS_EXTENSION"
     NOT_E164 = "NOT_E164"
-    # Warning only: number and e164Number disagree; e164Number was used.
-    NUMBER_MISMATCH = "NUMBER_MISMATCH"
+    # Warnings only: the number was stored, but read in a way worth checking.
+    NUMBER_MISMATCH = "NUMBER_MISMATCH"  # number and e164Number disagree; e164Number won
+    SPREADSHEET_NUMBER = "SPREADSHEET_NUMBER"  # 4155552671.0 read as 4155552671
+    COUNTRY_CODE_INFERRED = "COUNTRY_CODE_INFERRED"  # the documented fallback (rule 5)
 
 
 class RequestCode(StrEnum):

@@ -18,6 +18,7 @@ from substore import phone
 from substore.consent.zones import time_zones
 from substore.errors import ErrorCode, SubstoreError, UserError, ValidationError
 from substore.models import SubscriberStatus
+from substore.phone.regions import region_code
 from substore.repository import SubscriberWrite
 from substore.text import json_problem, text_problem
 
@@ -36,12 +37,15 @@ class SubscriberInput:
     number: str | int | None = None
     e164_number: str | None = None
     profile: dict[str, Any] = field(default_factory=dict)
+    default_region: str | None = None  # the row's own country: a code or an English name
 
 
 @dataclass(frozen=True, slots=True)
 class NormalizeOptions:
     default_region: str | None = None
     strict_country_code: bool = False
+    # A row whose number is good but an optional field is not: stored without that field.
+    drop_invalid_fields: bool = False
 
 
 class RowStatus(StrEnum):
@@ -63,13 +67,39 @@ class RowResult:
     asks_subscribed: bool = False  # its status is SUBSCRIBED: warn if an opt-out holds
 
 
-def prepare(data: SubscriberInput, region: str, strict: bool) -> tuple[SubscriberWrite, list]:
-    """Normalise and validate one input: the row to write and its warnings, or raise."""
+def prepare(
+    data: SubscriberInput, region: str, strict: bool, drop_invalid: bool = False
+) -> tuple[SubscriberWrite, list]:
+    """Normalise and validate one input: the row to write and its warnings, or raise.
+
+    The number is read in the row's own country when it gives one, else in `region`
+    (the options' or the account's); e164Number wins over both.
+    """
+    if data.default_region:
+        region = region_code(data.default_region)
     key = phone.normalize(
         data.number, data.e164_number, default_region=region, strict_country_code=strict
     )
-    row = SubscriberWrite(key=key_columns(key), profile=validate_profile(data.profile))
-    return row, list(key.warnings)
+    profile, dropped = _valid_profile(data.profile, drop_invalid)
+    return SubscriberWrite(key=key_columns(key), profile=profile), [*key.warnings, *dropped]
+
+
+def _valid_profile(
+    profile: dict[str, Any], drop_invalid: bool
+) -> tuple[dict[str, Any], list[UserError]]:
+    """The validated profile; with `drop_invalid`, without the fields that are not valid."""
+    given, dropped = dict(profile), []
+    while True:
+        try:
+            return validate_profile(given), dropped
+        except ValidationError as error:
+            problem = error.user_error
+            name = _snake(problem.field[0]) if problem.field else ""
+            if not drop_invalid or name not in given:
+                raise
+            del given[name]
+            message = f"{problem.message} The row was stored without {problem.field[0]}."
+            dropped.append(UserError(problem.code, message, problem.field, "FIELD_DROPPED"))
 
 
 def key_columns(key: phone.NormalizedNumber) -> dict[str, Any]:
@@ -171,20 +201,24 @@ def _check_attributes(attributes: Any) -> None:
         raise _too_long("attributes", MAX_ATTRIBUTES_BYTES)
 
 
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 
 
 def prepare_batch(
-    inputs: Sequence[SubscriberInput], region: str, strict: bool
+    inputs: Sequence[SubscriberInput], region: str, strict: bool, drop_invalid: bool = False
 ) -> tuple[list[RowResult], dict[str, SubscriberWrite]]:
     """Normalise every row and merge rows that share an E.164. Pure: no I/O."""
     results: list[RowResult] = []
     rows: dict[str, SubscriberWrite] = {}
     for index, data in enumerate(inputs):
         try:
-            row, warnings = prepare(data, region, strict)
+            row, warnings = prepare(data, region, strict, drop_invalid)
         except SubstoreError as error:
             error_ = error.user_error.under("input", str(index))
             results.append(RowResult(index, RowStatus.FAILED, user_errors=[error_]))

@@ -124,3 +124,89 @@ async def test_results_can_be_narrowed_to_some_statuses(api):
         {"index": 2, "status": "MERGED"},
     ]
     assert (payload["failedCount"], payload["mergedCount"]) == (1, 1)
+
+
+# --- real CRM files: per-row country, dropped fields, dry runs --------------------------
+
+
+async def test_each_row_can_say_its_own_country(api):
+    rows = [
+        {"number": "07911 123456", "defaultRegion": "GB"},
+        {"number": "030 1234567", "defaultRegion": "Germany"},
+        {"number": "02 1234 5678", "defaultRegion": "ITA"},
+        {"number": "(201) 555-0123"},  # the account's US
+        {"number": "+33 1 23 45 67 89", "defaultRegion": "GB"},  # + wins over the region
+        {"e164Number": "+14155552671", "number": "07911 123456", "defaultRegion": "GB"},
+        {"number": "07911 123457", "defaultRegion": "Atlantis"},
+    ]
+    payload = await run_import(api, rows)
+    keys = [r["e164Number"] for r in payload["results"]]
+    assert keys == [
+        "+447911123456",
+        "+49301234567",
+        "+390212345678",
+        "+12015550123",
+        "+33123456789",
+        "+14155552671",
+        None,
+    ]
+    assert payload["results"][6]["userErrors"] == [
+        {
+            "code": "INVALID_COUNTRYCODE_FORMAT",
+            "field": ["input", "6", "defaultRegion"],
+            "reason": None,
+        }
+    ]
+
+
+async def test_spreadsheet_numbers_and_inferred_codes_are_stored_with_warnings(api):
+    rows = [{"number": "4155552671.0"}, {"number": "4.155552671E9"}, {"number": "00447400123456"}]
+    payload = await run_import(api, rows)
+    assert [r["e164Number"] for r in payload["results"]] == [
+        "+14155552671",
+        "+14155552671",
+        "+447400123456",
+    ]
+    reasons = [[w["reason"] for w in r["warnings"]] for r in payload["results"]]
+    assert reasons == [["SPREADSHEET_NUMBER"], ["SPREADSHEET_NUMBER"], ["COUNTRY_CODE_INFERRED"]]
+    rounded = await run_import(api, [{"number": "1.41555527E10"}])
+    assert rounded["results"][0]["userErrors"][0]["reason"] == "NOT_A_NUMBER"
+
+
+async def test_drop_field_stores_the_row_without_its_bad_field(api):
+    rows = [
+        {"number": "2015550401", "email": "not-an-email", "firstName": "Ada"},
+        {"number": "2015550402", "lastName": "x" * 300, "email": "b@example.com"},
+        {"number": "12", "email": "c@example.com"},  # a bad number still fails the row
+    ]
+    rejected = await run_import(api, rows)
+    assert [r["status"] for r in rejected["results"]] == ["FAILED"] * 3
+    payload = await run_import(api, rows, invalidFields="DROP_FIELD")
+    assert [r["status"] for r in payload["results"]] == ["CREATED", "CREATED", "FAILED"]
+    assert payload["results"][0]["warnings"] == [
+        {"reason": "FIELD_DROPPED", "field": ["input", "0", "email"]}
+    ]
+    assert payload["results"][1]["warnings"] == [
+        {"reason": "FIELD_DROPPED", "field": ["input", "1", "lastName"]}
+    ]
+    assert payload["results"][0]["subscriber"]["firstName"] == "Ada"
+    assert payload["results"][1]["subscriber"]["lastName"] is None
+
+
+async def test_a_dry_run_gives_the_real_results_and_stores_nothing(api):
+    await api.data('mutation { createSubscriber(input: {number: "2015550500"}) { created } }')
+    rows = [
+        {"number": "2015550500", "firstName": "Changed"},
+        {"number": "2015550501"},
+        {"number": "+1 201 555 0501"},
+        {"number": "911"},
+    ]
+    dry = await run_import(api, rows, dryRun=True)
+    assert [r["status"] for r in dry["results"]] == ["UPDATED", "CREATED", "MERGED", "FAILED"]
+    assert await count(api) == 1
+    query = '{ subscriber(number: "2015550500") { firstName } }'
+    assert (await api.data(query))["subscriber"]["firstName"] is None
+    real = await run_import(api, rows)
+    strip = [(r["status"], r["e164Number"], r["userErrors"]) for r in real["results"]]
+    assert strip == [(r["status"], r["e164Number"], r["userErrors"]) for r in dry["results"]]
+    assert await count(api) == 2

@@ -8,7 +8,7 @@ from substore import services
 from substore.errors import ErrorCode, SubstoreError, UserError
 from substore.graphql import types as t
 from substore.graphql.context import Info
-from substore.graphql.inputs import ImportOptions, SubscriberInput
+from substore.graphql.inputs import ImportOptions, InvalidFieldPolicy, SubscriberInput
 
 MAX_IMPORT_ROWS = 1000
 
@@ -92,7 +92,11 @@ async def import_subscribers(
         )
         return _payload([], [error])
     options = options or ImportOptions()
-    normalize = services.NormalizeOptions(options.default_region, options.strict_country_code)
+    normalize = services.NormalizeOptions(
+        options.default_region,
+        options.strict_country_code,
+        drop_invalid_fields=options.invalid_fields is InvalidFieldPolicy.DROP_FIELD,
+    )
     ctx = info.context
     try:
         results = await ctx.db(
@@ -101,6 +105,7 @@ async def import_subscribers(
             [row.to_service() for row in input],
             normalize,
             all_or_nothing=options.all_or_nothing,
+            dry_run=options.dry_run,
             run_cpu=ctx.run_cpu,
             actor=ctx.principal.key_prefix,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -47,6 +48,12 @@ class SubscriberInput:
     consent_source: str | None = strawberry.field(
         default=UNSET, description='Where consent was given, e.g. "web-form" (200 characters).'
     )
+    default_region: str | None = strawberry.field(
+        default=UNSET,
+        description="This row's country, for a number written without a country code: an "
+        'ISO 3166-1 code (GB, GBR) or an English name ("United Kingdom"). It wins over the '
+        "import's and the account's defaultRegion; e164Number wins over all.",
+    )
 
     def to_service(self) -> services.SubscriberInput:
         profile = {
@@ -60,6 +67,7 @@ class SubscriberInput:
             number=None if self.number is UNSET else self.number,
             e164_number=None if self.e164_number is UNSET else self.e164_number,
             profile=profile,
+            default_region=self.default_region or None,
         )
 
 
@@ -73,6 +81,7 @@ _PYTHON_NAMES = {
     "status": "status",
     "consentedAt": "consented_at",
     "consentSource": "consent_source",
+    "defaultRegion": "default_region",
 }
 
 
@@ -142,8 +151,24 @@ class AccountInput:
         )
 
 
+@strawberry.enum(description="What an import does with a row whose optional field is invalid.")
+class InvalidFieldPolicy(Enum):
+    REJECT_ROW = "REJECT_ROW"
+    DROP_FIELD = "DROP_FIELD"
+
+
 @strawberry.input
 class ImportOptions:
     default_region: str | None = None
     strict_country_code: bool = False
     all_or_nothing: bool = False
+    invalid_fields: InvalidFieldPolicy = strawberry.field(
+        default=InvalidFieldPolicy.REJECT_ROW,
+        description="DROP_FIELD stores a row whose number is good without its invalid "
+        "optional fields (an email, a name too long), with a FIELD_DROPPED warning each.",
+    )
+    dry_run: bool = strawberry.field(
+        default=False,
+        description="Run everything, the upsert included, and roll it back: the results a "
+        "real run would give, nothing stored.",
+    )

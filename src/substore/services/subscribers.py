@@ -238,6 +238,7 @@ async def save_subscribers(
     options: NormalizeOptions = DEFAULT_OPTIONS,
     *,
     all_or_nothing: bool = False,
+    dry_run: bool = False,
     run_cpu: CpuRunner | None = None,
     actor: str | None = None,
 ) -> list[RowResult]:
@@ -250,12 +251,23 @@ async def save_subscribers(
     """
     region = home_region(account, options)
     run_cpu = run_cpu or run_inline
-    results, rows = await run_cpu(prepare_batch, inputs, region, options.strict_country_code)
+    results, rows = await run_cpu(
+        prepare_batch, inputs, region, options.strict_country_code, options.drop_invalid_fields
+    )
     failed = any(r.status is RowStatus.FAILED for r in results)
     if all_or_nothing and failed:
         return [skipped(r) for r in results]
     provenance = Provenance(datetime.now(UTC), "import", actor)
-    stored = await repository.upsert_subscribers(conn, account.id, list(rows.values()), provenance)
+    # A dry run writes inside a savepoint and rolls it back: the same statements, so the
+    # same results (created or updated, opt-outs kept), and nothing stored.
+    savepoint = await conn.begin_nested() if dry_run else None
+    try:
+        stored = await repository.upsert_subscribers(
+            conn, account.id, list(rows.values()), provenance
+        )
+    finally:
+        if savepoint is not None:
+            await savepoint.rollback()
     by_e164 = {s.e164_number: s for s in stored}
     for result in results:
         if result.status is RowStatus.FAILED:

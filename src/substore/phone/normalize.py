@@ -22,6 +22,7 @@ from phonenumbers.phonenumberutil import (
 )
 
 from substore.errors import ErrorCode, PhoneNumberError, PhoneReason, UserError
+from substore.phone import spreadsheet
 from substore.text import text_problem
 
 NORMALIZER_VERSION = phonenumbers.__version__
@@ -177,16 +178,19 @@ def _from_number(number: object, region: str | None, strict: bool) -> Normalized
     """Rules 3-6: read `number` in the default region, else by the documented fallback."""
     # Strings are nearly every row: keep their path free of extra calls.
     text, hint = (number, "") if type(number) is str else _number_text(number)
+    digits, artefact = spreadsheet.read(text)
     try:
-        parsed = _parse(text, region, field_name="number", hint=hint)
-        return _accept(parsed, text, region, None, "number", hint=hint)
+        parsed = _parse(digits, region, field_name="number", hint=hint)
+        result = _accept(parsed, text, region, None, "number", hint=hint)
     except PhoneNumberError as error:
         if strict or error.reason not in _FALLBACK_REASONS:
             raise
-        inferred = _infer_country_code(text, region)
-        if inferred is None:
+        result = _infer_country_code(digits, text, region)
+        if result is None:
             raise
-        return inferred
+    if artefact is None:
+        return result
+    return result._replace(warnings=(artefact, *result.warnings))
 
 
 def _number_text(number: object) -> tuple[str, str]:
@@ -218,8 +222,11 @@ _FALLBACK_REASONS = frozenset(
 )
 
 
-def _infer_country_code(text: str, region: str | None) -> NormalizedNumber | None:
-    """Rule 5: more digits than a national number means they start with a country code."""
+def _infer_country_code(text: str, raw: str, region: str | None) -> NormalizedNumber | None:
+    """Rule 5: more digits than a national number means they start with a country code.
+
+    Always with a warning: a key made this way is a guess a person should be able to see.
+    """
     # Without a home region "more digits than a national number" has no meaning.
     if region is None or any(sign in text for sign in _PLUS_SIGNS):
         return None
@@ -229,9 +236,18 @@ def _infer_country_code(text: str, region: str | None) -> NormalizedNumber | Non
     candidate = "+" + (digits[2:] if digits.startswith("00") else digits)
     try:
         parsed = phonenumbers.parse(candidate, None)
-        return _accept(parsed, text, region, CountryCodeSource.INFERRED, "number")
+        result = _accept(parsed, raw, region, CountryCodeSource.INFERRED, "number")
     except (NumberParseException, PhoneNumberError):
         return None
+    warning = UserError(
+        ErrorCode.INVALID_PHONENUMBER_FORMAT,
+        f"{raw!r} is not a {region} number and has more digits than one, so it was read "
+        f"as {result.e164_number} ({result.region_code or 'no country'}). Check it; "
+        "strictCountryCode: true refuses such numbers instead.",
+        ("number",),
+        PhoneReason.COUNTRY_CODE_INFERRED,
+    )
+    return result._replace(warnings=(warning,))
 
 
 def _max_national_length(region: str) -> int:
