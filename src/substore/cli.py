@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TextIO
@@ -25,6 +26,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return args.handler(args)
+    except BrokenPipeError:
+        # `substore normalize - | head`: the reader has gone; end quietly, as cat does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        print("substore: interrupted", file=sys.stderr)
+        return 130
     except (ConfigError, SubstoreError) as error:
         # Expected failures (unreachable database, unwritable data dir): one line, no trace.
         print(f"substore: error: {error}", file=sys.stderr)

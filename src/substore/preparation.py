@@ -226,11 +226,31 @@ def prepare_batch(
         e164 = row.key["e164_number"]
         earlier = rows.get(e164)
         status = RowStatus.MERGED if earlier else RowStatus.CREATED
+        asks = asks_subscribed(row)
+        if earlier and asks and earlier.profile.get("status") == "UNSUBSCRIBED":
+            # An opt-out earlier in the batch sticks, as it would from an earlier batch:
+            # how rows fall into batches must not decide consent.
+            row = SubscriberWrite(row.key, {**row.profile, "status": "UNSUBSCRIBED"})
+            warnings, asks = [*warnings, opted_out(e164)], False
         rows[e164] = _merge(earlier, row) if earlier else row
         warnings = under(warnings, "input", str(index))
-        asks = "status" in row.profile and row.profile["status"] in (None, "SUBSCRIBED")
         results.append(RowResult(index, status, e164, warnings=warnings, asks_subscribed=asks))
     return results, rows
+
+
+def asks_subscribed(row: SubscriberWrite) -> bool:
+    return "status" in row.profile and row.profile["status"] in (None, "SUBSCRIBED")
+
+
+def opted_out(e164: str) -> UserError:
+    return UserError(
+        ErrorCode.CONFLICTING_PARAMETERS,
+        f"{e164} opted out, so it stays UNSUBSCRIBED (its other fields were saved). To "
+        "subscribe it again, send status SUBSCRIBED with consentedAt: when the person gave "
+        "consent again, after the opt-out (unsubscribedAt); or the person texts START.",
+        ("status",),
+        "OPTED_OUT",
+    )
 
 
 def _merge(earlier: SubscriberWrite, later: SubscriberWrite) -> SubscriberWrite:

@@ -22,6 +22,7 @@ from tests.support import free_port, serve_in_thread
 from substore import auth, repository, services
 from substore.config import Settings
 from substore.importer.client import ImportJob, run_import
+from substore.importer.source import Source
 from substore.web.app import create_app
 
 DISTINCT = 3000
@@ -138,7 +139,7 @@ def crm_file(tmp_path_factory) -> tuple[Path, dict]:
 
 def job(path: Path, url: str, token: str, tmp: Path, **overrides) -> ImportJob:
     values = dict(
-        path=path,
+        source=Source(path),
         url=url,
         token=token,
         mapping={"firstName": "First Name", "email": "Email"},
@@ -208,7 +209,7 @@ async def test_killed_import_resumes_to_the_same_store(engine, servers, crm_file
     steady, steady_token = await new_account(engine)
     killed, killed_token = await new_account(engine)
 
-    def command(url: str, name: str) -> list[str]:
+    def command(url: str, name: str, batch: str = "100", lanes: str = "2") -> list[str]:
         return [
             sys.executable,
             "-m",
@@ -222,9 +223,9 @@ async def test_killed_import_resumes_to_the_same_store(engine, servers, crm_file
             "--map",
             "email=Email",
             "--batch-size",
-            "100",
+            batch,
             "--concurrency",
-            "2",
+            lanes,
             "--rejects",
             str(tmp_path / f"{name}.csv"),
             "--checkpoint",
@@ -243,9 +244,10 @@ async def test_killed_import_resumes_to_the_same_store(engine, servers, crm_file
     await proc.wait()
     partial = len(await store_of(engine, killed))
     assert 0 < partial < DISTINCT
+    # Other batches and lanes: the checkpoint records rows, not batches.
     resumed = await asyncio.to_thread(
         subprocess.run,
-        [*command(servers["slow"], "killed"), "--resume"],
+        [*command(servers["slow"], "killed", batch="250", lanes="3"), "--resume"],
         env=env,
         capture_output=True,
         text=True,
@@ -303,12 +305,12 @@ async def test_nul_surrogate_and_nan_rows_are_rejected_and_the_rest_stored(
     done = substore_import(path, servers["plain"], *args)
     assert done.returncode == 1, done.stderr
     refused = [json.loads(line) for line in rejects.read_text().splitlines()]
-    fields = {r["row"]["number"]: r["error_field"].rsplit(".", 1)[1] for r in refused}
-    assert fields == {
-        "2015550301": "firstName",
-        "2015550302": "lastName",
-        "2015550303": "attributes",
-        "2015550304": "attributes",
+    found = {r["row_number"]: (r["row"]["number"], r["error_column"]) for r in refused}
+    assert found == {  # JSON lines: the row number is the line
+        11: ("2015550301", "firstName"),
+        12: ("2015550302", "lastName"),
+        13: ("2015550303", "attributes"),
+        14: ("2015550304", "attributes"),
     }
     assert {r["error_code"] for r in refused} == {"PARAMETER_INVALID"}
     assert len(await store_of(engine, account)) == 20
@@ -344,7 +346,8 @@ async def test_a_status_column_cannot_resubscribe_numbers_that_texted_stop(
     assert "+12015550711" not in store
     with (tmp_path / "r.csv").open() as handle:
         [rejected] = list(csv.DictReader(handle))
-    assert (rejected["Phone"], rejected["error_field"]) == ("+12015550711", "consentedAt")
+    assert (rejected["Phone"], rejected["error_column"]) == ("+12015550711", "consented_at")
+    assert rejected["row_number"] == "6"
 
 
 def test_bad_token_is_exit_2(servers, crm_file):

@@ -268,3 +268,16 @@ async def test_the_can_message_filter_pages_only_the_sendable(api):
         "+12015550150",
         "+14155550151",
     }
+
+
+async def test_an_opt_out_earlier_in_the_same_batch_sticks_too(api):
+    """Batching must not decide consent: two rows in one batch behave as in two batches."""
+    rows = [
+        {"number": "2015550160", "status": "UNSUBSCRIBED"},
+        {"number": "+1 201 555 0160", "status": "SUBSCRIBED", "firstName": "Later"},
+    ]
+    payload = (await api.data(IMPORT, rows=rows))["importSubscribers"]
+    assert [r["status"] for r in payload["results"]] == ["CREATED", "MERGED"]
+    assert payload["results"][1]["warnings"][0]["reason"] == "OPTED_OUT"
+    body = await api.data('{ subscriber(number: "2015550160") { status firstName } }')
+    assert body["subscriber"] == {"status": "UNSUBSCRIBED", "firstName": "Later"}

@@ -45,11 +45,20 @@ class ImportSubscribersPayload:
 
     @strawberry.field(
         description="One result per input row, in input order; `status` keeps only rows "
-        "with those statuses (an import script asks for FAILED and reads the counts)."
+        "with those statuses, and `withWarnings` adds the rows that carry a warning (an "
+        "import script asks for FAILED with warnings and reads the counts)."
     )
-    def results(self, status: list[t.ImportRowStatus] | None = None) -> list[ImportRowResult]:  # type: ignore[valid-type]
+    def results(
+        self,
+        status: list[t.ImportRowStatus] | None = None,  # type: ignore[valid-type]
+        with_warnings: bool = False,
+    ) -> list[ImportRowResult]:
         wanted = set(status) if status else None
-        return [_row(r) for r in self.rows if wanted is None or r.status in wanted]
+        return [
+            _row(r)
+            for r in self.rows
+            if wanted is None or r.status in wanted or (with_warnings and r.warnings)
+        ]
 
 
 def _row(result: services.RowResult) -> ImportRowResult:

@@ -1,9 +1,10 @@
-"""Bulk-import client: sends a CSV or JSON-lines file to importSubscribers over HTTP only.
+"""Bulk-import client: sends an import file to importSubscribers over HTTP only.
 
 Rows are routed into `concurrency` lanes by the trailing digits of their number, so any
 two rows that can be the same subscriber travel in one lane, in file order, and each
 lane sends its batches one after another: "later rows win" holds across batches too.
-Batches are idempotent, so a batch is retried on 429, 5xx and connection errors.
+Batches are idempotent, so a batch is retried on 429, 5xx and connection errors; a
+batch the server finds too large (413) is split in two and sent again.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,48 +20,47 @@ from typing import Any
 
 import httpx
 
-from substore.importer.files import (
-    Checkpoint,
-    ImportFileError,
-    Mapping,
-    Rejects,
-    header,
-    is_jsonl,
-    lane_of,
-    read_rows,
-    source_identity,
-)
+from substore.importer.checkpoint import Checkpoint, source_identity
+from substore.importer.mapping import Mapping, local_error
+from substore.importer.outputs import RowLog
+from substore.importer.source import ImportFileError, Source, SourceRow
 
-# Only failed rows come back in full: the counts say the rest, and completing 1000
-# result objects costs the server more than the rows' normalisation.
+# Only failed and warned rows come back in full: the counts say the rest, and completing
+# 1000 result objects costs the server more than the rows' normalisation.
 MUTATION = """mutation Import($rows: [SubscriberInput!]!, $options: ImportOptions) {
   importSubscribers(input: $rows, options: $options) {
     createdCount updatedCount mergedCount failedCount keptOptedOutCount
     userErrors { code field message }
-    results(status: [FAILED]) { index userErrors { code field message reason } }
+    results(status: [FAILED], withWarnings: true) {
+      index userErrors { code field message reason } warnings { code field message reason } }
   }
 }"""
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-COUNTS = ("created", "updated", "merged", "failed", "keptOptedOut")
+SERVER_COUNTS = ("created", "updated", "merged", "failed", "keptOptedOut")
 
 
 class FatalImportError(Exception):
-    """The import cannot go on: bad token, a refused batch, or retries ran out."""
+    """The import cannot go on: a refused token or batch, or the retries ran out."""
+
+    def __init__(self, message: str, *, resumable: bool = True) -> None:
+        super().__init__(message)
+        self.resumable = resumable  # whether `--resume` can help
 
 
 @dataclass
 class ImportJob:
-    path: Path
+    source: Source
     url: str
     token: str
-    number_column: str | None = None
-    e164_column: str | None = None
-    mapping: dict[str, str] = field(default_factory=dict)
+    mapping: dict[str, str] = field(default_factory=dict)  # field -> column, as given
     default_region: str | None = None
     strict_country_code: bool = False
+    drop_invalid_fields: bool = False
+    dry_run: bool = False
     batch_size: int = 1000
     concurrency: int = 2
     rejects: Path | None = None
+    warnings: Path | None = None
     resume: bool = False
     checkpoint: Path | None = None
     max_retries: int = 8
@@ -67,7 +68,8 @@ class ImportJob:
 
     @property
     def checkpoint_path(self) -> Path:
-        return self.checkpoint or self.path.with_name(self.path.name + ".checkpoint")
+        path = self.source.path
+        return self.checkpoint or path.with_name(path.name + ".checkpoint")
 
     @property
     def endpoint(self) -> str:
@@ -82,10 +84,11 @@ class Totals:
     updated: int = 0
     merged: int = 0
     failed: int = 0
-    keptOptedOut: int = 0
+    keptOptedOut: int = 0  # named as the payload's keptOptedOutCount
+    warned: int = 0  # rows stored with a warning
 
     def add(self, counts: dict[str, int]) -> None:
-        for name in ("rows", *COUNTS):
+        for name in ("rows", *SERVER_COUNTS, "warned"):
             setattr(self, name, getattr(self, name) + counts.get(name, 0))
 
     @property
@@ -95,52 +98,66 @@ class Totals:
 
 @dataclass
 class Batch:
-    id: str
-    rows: list[dict[str, Any]] = field(default_factory=list)  # as read, for rejects
+    rows: list[SourceRow] = field(default_factory=list)  # as read, for rejects and warnings
     inputs: list[dict[str, Any]] = field(default_factory=list)  # sent, same order as `sent`
     sent: list[int] = field(default_factory=list)  # index into rows of each input
-    # Rows refused before sending, with their error.
-    local: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    local: list[tuple[int, dict]] = field(default_factory=list)  # refused before sending
 
 
-Progress = Callable[[int, Totals], None]
-_EMPTY = {"results": [], **{f"{name}Count": 0 for name in COUNTS}}
+# Called with (rows just done, totals, [bytes, rows] of the file read so far).
+Progress = Callable[[int, Totals, list[int]], None]
+_EMPTY = {"results": [], **{f"{name}Count": 0 for name in SERVER_COUNTS}}
 
 
 class Importer:
     def __init__(self, job: ImportJob, on_progress: Progress | None = None) -> None:
-        self.job = job
-        self.on_progress = on_progress or (lambda rows, totals: None)
+        self.job, self.source = job, job.source
+        self.on_progress = on_progress or (lambda rows, totals, read: None)
         self.totals = Totals()
-        columns = header(job.path)
-        self.columns = columns
-        self.mapping = Mapping.build(columns, job.number_column, job.e164_column, job.mapping)
+        self.columns = self.source.columns()
+        self.mapping = Mapping.build(
+            self.columns, job.mapping, strict_columns=not self.source.jsonl
+        )
+        self._row_mappings: dict[tuple[str, ...], Mapping] = {}
+        self.read = [0, 0]  # bytes and rows of the file read so far
         self.options = {
             "defaultRegion": job.default_region,
             "strictCountryCode": job.strict_country_code,
+            "invalidFields": "DROP_FIELD" if job.drop_invalid_fields else "REJECT_ROW",
+            "dryRun": job.dry_run,
         }
 
     async def run(self) -> Totals:
         identity = source_identity(
-            self.job.path,
-            batchSize=self.job.batch_size,
-            lanes=self.job.concurrency,
-            mapping=[self.mapping.number, self.mapping.fields],
-            options=self.options,
+            self.source.path, mapping=self.mapping.fields, options=self.options
         )
         checkpoint = Checkpoint.start(self.job.checkpoint_path, identity, self.job.resume)
         self.totals.add(checkpoint.counts)
-        rejects = Rejects(
-            self.job.rejects, self.columns, is_jsonl(self.job.path), checkpoint.rejects_bytes
+        jsonl, offsets = self.source.jsonl, checkpoint.offsets
+        rejects = RowLog(self.job.rejects, "error", self.columns, jsonl, offsets.get("rejects", 0))
+        warned = RowLog(
+            self.job.warnings, "warning", self.columns, jsonl, offsets.get("warnings", 0)
         )
         try:
-            await self._run_lanes(checkpoint, rejects)
+            await self._run_lanes(checkpoint, rejects, warned)
         finally:
             rejects.close()
+            warned.close()
         checkpoint.finish()
         return self.totals
 
-    async def _run_lanes(self, checkpoint: Checkpoint, rejects: Rejects) -> None:
+    def mapping_for(self, row: SourceRow) -> Mapping:
+        """A CSV has one mapping; each JSON line names its own keys."""
+        if not self.source.jsonl:
+            return self.mapping
+        keys = tuple(row.values)
+        if keys not in self._row_mappings:
+            self._row_mappings[keys] = Mapping.build(
+                list(keys), self.job.mapping, strict_columns=False
+            )
+        return self._row_mappings[keys]
+
+    async def _run_lanes(self, checkpoint: Checkpoint, rejects: RowLog, warned: RowLog) -> None:
         lanes = [asyncio.Queue[Batch | None](maxsize=1) for _ in range(self.job.concurrency)]
         timeout = httpx.Timeout(120.0, connect=10.0)
         headers = {"Authorization": f"Bearer {self.job.token}"}
@@ -148,61 +165,86 @@ class Importer:
             try:
                 async with asyncio.TaskGroup() as group:
                     for queue in lanes:
-                        group.create_task(self._lane(http, queue, checkpoint, rejects))
+                        group.create_task(self._lane(http, queue, checkpoint, rejects, warned))
                     group.create_task(self._produce(lanes, checkpoint))
             except* (FatalImportError, ImportFileError) as failures:
                 raise failures.exceptions[0] from None
 
     async def _produce(self, lanes: list[asyncio.Queue], checkpoint: Checkpoint) -> None:
-        """Read the file once, filling each lane's batch; stored batches are skipped."""
-        open_batches = [Batch(f"{lane}-0") for lane in range(len(lanes))]
-        sequence = [0] * len(lanes)
-        for row in read_rows(self.job.path):
-            lane = lane_of(self.mapping.lane_key(row), len(lanes))
-            self._add(open_batches[lane], row)
-            if len(open_batches[lane].rows) >= self.job.batch_size:
-                await self._emit(lanes[lane], open_batches[lane], checkpoint)
-                sequence[lane] += 1
-                open_batches[lane] = Batch(f"{lane}-{sequence[lane]}")
-        for lane, batch in enumerate(open_batches):
+        """Read the file once, filling each lane's batch; rows stored before are skipped."""
+        batches = [Batch() for _ in lanes]
+        for row in self.source.rows(self.read):
+            self.read[1] += 1
+            if checkpoint.stored(row.number):
+                self.on_progress(1, self.totals, self.read)
+                continue
+            lane = _lane_of(self.mapping_for(row).lane_key(row.values), len(lanes))
+            self._add(batches[lane], row)
+            if len(batches[lane].rows) >= self.job.batch_size:
+                await lanes[lane].put(batches[lane])
+                batches[lane] = Batch()
+        for lane, batch in enumerate(batches):
             if batch.rows:
-                await self._emit(lanes[lane], batch, checkpoint)
+                await lanes[lane].put(batch)
             await lanes[lane].put(None)
 
-    def _add(self, batch: Batch, row: dict[str, Any]) -> None:
-        data, problem = self.mapping.to_input(row)
+    def _add(self, batch: Batch, row: SourceRow) -> None:
         batch.rows.append(row)
+        if row.problem is not None:
+            error = local_error("", f"line {row.number} is {row.problem}")
+            batch.local.append((len(batch.rows) - 1, error))
+            return
+        data, error = self.mapping_for(row).to_input(row.values)
         if data is None:
-            batch.local.append((len(batch.rows) - 1, problem or {"message": "cannot be sent"}))
+            batch.local.append((len(batch.rows) - 1, error or local_error("", "unreadable")))
         else:
             batch.sent.append(len(batch.rows) - 1)
             batch.inputs.append(data)
 
-    async def _emit(self, queue: asyncio.Queue, batch: Batch, checkpoint: Checkpoint) -> None:
-        if batch.id in checkpoint.done:
-            self.on_progress(len(batch.rows), self.totals)  # stored by an earlier run
-            return
-        await queue.put(batch)
-
-    async def _lane(self, http: httpx.AsyncClient, queue, checkpoint, rejects) -> None:
+    async def _lane(self, http, queue, checkpoint: Checkpoint, rejects, warned) -> None:
         while (batch := await queue.get()) is not None:
             payload = await self._send(http, batch.inputs) if batch.inputs else _EMPTY
-            # No await from here on: rejects and checkpoint always describe the same batches.
-            counts = self._record(batch, payload, rejects)
-            checkpoint.record(batch.id, counts, rejects.offset())
+            # No await from here on: the output files and the checkpoint agree.
+            counts = self._record(batch, payload, rejects, warned)
+            offsets = {"rejects": rejects.offset(), "warnings": warned.offset()}
+            checkpoint.record([r.number for r in batch.rows], counts, offsets)
             self.totals.add(counts)
-            self.on_progress(len(batch.rows), self.totals)
+            self.on_progress(len(batch.rows), self.totals, self.read)
 
-    def _record(self, batch: Batch, payload: dict, rejects: Rejects) -> dict[str, int]:
-        counts = {name: payload[f"{name}Count"] for name in COUNTS} | {"rows": len(batch.rows)}
+    def _record(self, batch: Batch, payload: dict, rejects: RowLog, warned: RowLog) -> dict:
+        counts = {name: payload[f"{name}Count"] for name in SERVER_COUNTS}
+        counts |= {"rows": len(batch.rows), "warned": 0}
         for result in payload["results"]:
-            rejects.write(batch.rows[batch.sent[result["index"]]], result["userErrors"][0])
+            row = batch.rows[batch.sent[result["index"]]]
+            column_of = self.mapping_for(row).column_of
+            if result["userErrors"]:
+                error = result["userErrors"][0]
+                rejects.write(row.number, row.values, column_of(error["field"]), error)
+                continue
+            counts["warned"] += 1
+            for warning in result["warnings"]:
+                warned.write(row.number, row.values, column_of(warning["field"]), warning)
         for index, error in batch.local:
             counts["failed"] += 1
-            rejects.write(batch.rows[index], error)
+            row = batch.rows[index]
+            rejects.write(
+                row.number, row.values, self.mapping_for(row).column_of(error["field"]), error
+            )
         return counts
 
     async def _send(self, http: httpx.AsyncClient, inputs: list[dict]) -> dict[str, Any]:
+        response = await self._post(http, inputs)
+        if response.status_code != 413:
+            return _payload(response)
+        if len(inputs) == 1:
+            error = local_error("", "the row is larger than the server takes in one request")
+            error["code"] = "PAYLOAD_TOO_LARGE"
+            return {**_EMPTY, "failedCount": 1, "results": [_failed(0, error)]}
+        half = len(inputs) // 2  # too large for one request: each half on its own
+        first, second = await self._send(http, inputs[:half]), await self._send(http, inputs[half:])
+        return _joined(first, second, half)
+
+    async def _post(self, http: httpx.AsyncClient, inputs: list[dict]) -> httpx.Response:
         body = {"query": MUTATION, "variables": {"rows": inputs, "options": self.options}}
         # Not httpx's json=: it refuses NaN and cannot encode a lone surrogate, so one
         # such row stopped the whole import. Escaped ASCII gets them to the server, which
@@ -216,7 +258,7 @@ class Importer:
                 problem = f"cannot reach {self.job.endpoint}: {error!r}"
             else:
                 if response.status_code not in RETRY_STATUSES:
-                    return _payload(response)
+                    return response
                 problem = f"the server answered {response.status_code}"
                 wait = _retry_after(response)
             if attempt < self.job.max_retries:
@@ -226,6 +268,20 @@ class Importer:
 
 
 _JSON = {"Content-Type": "application/json"}
+
+
+def _lane_of(key: str, lanes: int) -> int:
+    return zlib.crc32(key.encode()) % lanes
+
+
+def _failed(index: int, error: dict) -> dict:
+    return {"index": index, "userErrors": [error], "warnings": []}
+
+
+def _joined(first: dict, second: dict, offset: int) -> dict:
+    counts = {f"{n}Count": first[f"{n}Count"] + second[f"{n}Count"] for n in SERVER_COUNTS}
+    moved = [{**r, "index": r["index"] + offset} for r in second["results"]]
+    return {**counts, "userErrors": [], "results": first["results"] + moved}
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -243,7 +299,8 @@ def _payload(response: httpx.Response) -> dict[str, Any]:
     if response.status_code in (401, 403):
         raise FatalImportError(
             f"the server refused the token ({response.status_code}): "
-            f"{errors[0]['message'] if errors else response.text[:200]}"
+            f"{errors[0]['message'] if errors else response.text[:200]}",
+            resumable=False,
         )
     if response.status_code != 200 or errors or not body.get("data"):
         message = errors[0]["message"] if errors else response.text[:200]
@@ -251,7 +308,9 @@ def _payload(response: httpx.Response) -> dict[str, Any]:
     payload = body["data"]["importSubscribers"]
     if payload["userErrors"]:
         error = payload["userErrors"][0]
-        raise FatalImportError(f"the server refused the batch: {error['code']}: {error['message']}")
+        raise FatalImportError(
+            f"the server refused the batch: {error['code']}: {error['message']}", resumable=False
+        )
     return payload
 
 

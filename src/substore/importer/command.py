@@ -1,25 +1,24 @@
-"""`substore import`: the progress bar, the summary and the exit code around the client."""
+"""`substore import`: checks, the progress bar, the summary and the exit code around the
+client. Everything the user named is checked before anything is sent."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import sys
 import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, Progress, TextColumn
 
-from substore.importer.client import FatalImportError, ImportJob, Totals, run_import
-from substore.importer.files import ImportFileError, count_rows
+from substore.errors import PhoneNumberError
+from substore.importer.client import FatalImportError, Importer, ImportJob, Totals
+from substore.importer.source import DELIMITERS, ImportFileError, Source
+from substore.phone import check_region
+
+INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:
@@ -27,28 +26,39 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         "import",
         help="import subscribers from a CSV (with a header row) or JSON-lines file",
         description="Exit code 0: every row stored; 1: some rows were rejected (see --rejects); "
-        "2: the import could not go on (bad token, server unreachable after the retries).",
+        "2: the import could not start or go on; 130: interrupted (--resume continues).",
     )
     cmd.add_argument("file", type=Path)
     cmd.add_argument("--url", default="http://127.0.0.1:8000/graphql")
     cmd.add_argument(
         "--token", default=os.environ.get("SUBSTORE_TOKEN"), help="default: SUBSTORE_TOKEN"
     )
-    cmd.add_argument("--number-column", help="default: number, phone, phone_number or mobile")
+    cmd.add_argument("--number-column", help="default: a column named like Phone, Mobile, Cell…")
     cmd.add_argument("--e164-column", help="a column of E.164 numbers (takes precedence)")
     cmd.add_argument(
         "--map",
         action="append",
         default=[],
         metavar="FIELD=COLUMN",
-        help="firstName, lastName, email, status or attributes.KEY from COLUMN (repeatable)",
+        help="a SubscriberInput field (firstName, email, defaultRegion…) or attributes.KEY "
+        "from COLUMN (repeatable)",
     )
     cmd.add_argument("--default-region", help="home region for numbers without a country code")
     cmd.add_argument("--strict-country-code", action="store_true")
+    cmd.add_argument(
+        "--invalid-fields",
+        choices=["reject-row", "drop-field"],
+        default="reject-row",
+        help="drop-field stores a row with a good number without its invalid optional fields",
+    )
+    cmd.add_argument("--dry-run", action="store_true", help="check everything, store nothing")
+    cmd.add_argument("--delimiter", choices=sorted(DELIMITERS), help="default: sniffed")
+    cmd.add_argument("--encoding", default="utf-8-sig", help="e.g. cp1252 for Windows exports")
     cmd.add_argument("--batch-size", type=int, default=1000)
     cmd.add_argument("--concurrency", type=int, default=2, help="parallel requests (lanes)")
     cmd.add_argument("--rejects", type=Path, help="write refused rows here, with the reason")
-    cmd.add_argument("--resume", action="store_true", help="skip batches an earlier run stored")
+    cmd.add_argument("--warnings", type=Path, help="write rows stored with a warning here")
+    cmd.add_argument("--resume", action="store_true", help="skip rows an earlier run stored")
     cmd.add_argument("--checkpoint", type=Path, help="default: FILE.checkpoint")
     cmd.add_argument("--max-retries", type=int, default=8)
     cmd.set_defaults(handler=run)
@@ -59,83 +69,121 @@ def _job(args: argparse.Namespace) -> ImportJob:
         raise ImportFileError("no API key: pass --token or set SUBSTORE_TOKEN")
     if not 1 <= args.batch_size <= 1000 or args.concurrency < 1:
         raise ImportFileError("--batch-size must be 1..1000 and --concurrency at least 1")
-    if not args.file.is_file():
-        raise ImportFileError(f"{args.file} is not a file")
-    mapping = {}
-    for item in args.map:
-        name, sep, column = item.partition("=")
-        if not sep:
-            raise ImportFileError(f"--map {item!r}: write FIELD=COLUMN")
-        mapping[name.strip()] = column.strip()
+    if args.default_region:
+        try:
+            check_region(args.default_region)
+        except PhoneNumberError as error:
+            raise ImportFileError(f"--default-region: {error.args[0]}") from None
     return ImportJob(
-        path=args.file,
+        source=Source(args.file, args.encoding, args.delimiter),
         url=args.url,
         token=args.token,
-        number_column=args.number_column,
-        e164_column=args.e164_column,
-        mapping=mapping,
+        mapping=_mapping(args),
         default_region=args.default_region,
         strict_country_code=args.strict_country_code,
+        drop_invalid_fields=args.invalid_fields == "drop-field",
+        dry_run=args.dry_run,
         batch_size=args.batch_size,
         concurrency=args.concurrency,
         rejects=args.rejects,
+        warnings=args.warnings,
         resume=args.resume,
         checkpoint=args.checkpoint,
         max_retries=args.max_retries,
     )
 
 
+def _mapping(args: argparse.Namespace) -> dict[str, str]:
+    mapping = {}
+    for item in args.map:
+        name, sep, column = item.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            raise ImportFileError(f"--map {item!r}: write FIELD=COLUMN")
+        mapping[name.strip()] = column.strip()
+    if args.number_column:
+        mapping["number"] = args.number_column
+    if args.e164_column:
+        mapping["e164Number"] = args.e164_column
+    return mapping
+
+
 def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
+    importer = None
+    started = time.perf_counter()
     try:
-        job = _job(args)
-        totals, seconds = _with_progress(job, console)
-    except (FatalImportError, ImportFileError) as error:
-        console.print(f"substore import: error: {error}", style="red", highlight=False)
-        console.print("Run again with --resume to continue where it stopped.", highlight=False)
-        return 2
-    rate = totals.rows / seconds if seconds else 0
-    print(
-        f"{totals.rows:,} rows in {seconds:.1f}s ({rate:,.0f} rows/s): "
-        f"{totals.created:,} created, {totals.updated:,} updated, "
-        f"{totals.merged:,} merged, {totals.failed:,} rejected"
-        + (f" (see {job.rejects})" if totals.failed and job.rejects else "")
-        + (
-            f"; {totals.keptOptedOut:,} kept opted out (they asked for SUBSCRIBED without "
-            "consent given after their opt-out)"
-            if totals.keptOptedOut
-            else ""
-        )
-    )
+        importer = Importer(_job(args))
+        totals = _with_progress(importer, console)
+    except ImportFileError as error:
+        return _failed(console, str(error), resumable=False)
+    except FatalImportError as error:
+        return _failed(console, str(error), resumable=error.resumable)
+    except KeyboardInterrupt:
+        done = importer.totals.rows if importer else 0
+        print(f"interrupted after {done:,} rows; --resume continues", file=sys.stderr)
+        return INTERRUPTED
+    print(_summary(importer.job, totals, time.perf_counter() - started))
     return totals.exit_code
 
 
-def _with_progress(job: ImportJob, console: Console) -> tuple[Totals, float]:
+def _failed(console: Console, message: str, *, resumable: bool) -> int:
+    console.print(f"substore import: error: {message}", style="red", highlight=False)
+    if resumable:
+        console.print("Run again with --resume to continue where it stopped.", highlight=False)
+    return 2
+
+
+def _summary(job: ImportJob, totals: Totals, seconds: float) -> str:
+    rate = totals.rows / seconds if seconds else 0
+    parts = [
+        f"{totals.rows:,} rows in {seconds:.1f}s ({rate:,.0f} rows/s): "
+        f"{totals.created:,} created, {totals.updated:,} updated, {totals.merged:,} merged, "
+        f"{totals.failed:,} rejected"
+        + (f" (see {job.rejects})" if totals.failed and job.rejects else "")
+    ]
+    if totals.warned:
+        parts.append(
+            f"{totals.warned:,} stored with a warning"
+            + (f" (see {job.warnings})" if job.warnings else "")
+        )
+    if totals.keptOptedOut:
+        parts.append(
+            f"{totals.keptOptedOut:,} kept opted out (they asked for SUBSCRIBED without "
+            "consent given after their opt-out)"
+        )
+    prefix = "dry run, nothing stored: " if job.dry_run else ""
+    return prefix + "; ".join(parts)
+
+
+def _with_progress(importer: Importer, console: Console) -> Totals:
+    # Short columns: rows done of the estimate, rows/s and failures stay readable at 80.
     progress = Progress(
-        TextColumn("[bold]importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]} rows/s"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[counts]}"),
+        BarColumn(bar_width=16),
+        TextColumn("{task.completed:,.0f}/≈{task.total:,.0f}"),
+        TextColumn("{task.fields[rate]}/s"),
+        TextColumn("failed {task.fields[failed]}"),
         console=console,
         disable=not console.is_terminal,
     )
-    started = time.perf_counter()
+    size, started = max(1, importer.source.size), time.perf_counter()
     with progress:
-        task = progress.add_task("import", total=count_rows(job.path), rate="-", counts="")
+        task = progress.add_task("import", total=None, rate="-", failed="0")
+        seen = [0]
 
-        def update(rows: int, totals: Totals) -> None:
+        def update(rows: int, totals: Totals, read: list[int]) -> None:
+            seen[0] += rows
             elapsed = time.perf_counter() - started
+            # Rows, not lines (a quoted cell may span lines): the rows read so far, scaled
+            # by the bytes still to read.
+            read_bytes, read_rows = read
+            estimate = max(seen[0], round(read_rows * size / read_bytes)) if read_bytes else None
             progress.update(
                 task,
-                advance=rows,
-                rate=f"{totals.rows / elapsed:,.0f}" if elapsed else "-",
-                counts=f"created {totals.created:,} updated {totals.updated:,} "
-                f"merged {totals.merged:,} failed {totals.failed:,}",
+                completed=seen[0],
+                total=estimate,
+                rate=f"{seen[0] / elapsed:,.0f}" if elapsed else "-",
+                failed=f"{totals.failed:,}",
             )
 
-        totals = asyncio.run(run_import(job, update))
-    return totals, time.perf_counter() - started
+        importer.on_progress = update
+        return asyncio.run(importer.run())

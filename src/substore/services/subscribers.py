@@ -27,6 +27,8 @@ from substore.preparation import (
     RowResult,
     RowStatus,
     SubscriberInput,
+    asks_subscribed,
+    opted_out,
     prepare,
     prepare_batch,
     skipped,
@@ -57,20 +59,8 @@ def by_api(actor: str | None = None) -> Provenance:
     return Provenance(datetime.now(UTC), "api", actor)
 
 
-def opted_out(e164: str) -> UserError:
-    return UserError(
-        ErrorCode.CONFLICTING_PARAMETERS,
-        f"{e164} opted out, so it stays UNSUBSCRIBED (its other fields were saved). To "
-        "subscribe it again, send status SUBSCRIBED with consentedAt: when the person gave "
-        "consent again, after the opt-out (unsubscribedAt); or the person texts START.",
-        ("status",),
-        "OPTED_OUT",
-    )
-
-
 def kept_opted_out(row: SubscriberWrite, status: str, e164: str) -> list[UserError]:
-    asked = "status" in row.profile and row.profile["status"] in (None, "SUBSCRIBED")
-    return [opted_out(e164)] if asked and status == "UNSUBSCRIBED" else []
+    return [opted_out(e164)] if asks_subscribed(row) and status == "UNSUBSCRIBED" else []
 
 
 def home_region(account: Record, options: NormalizeOptions) -> str:

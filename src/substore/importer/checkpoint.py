@@ -1,0 +1,88 @@
+"""Which rows an import has stored, so that `--resume` sends only the others.
+
+A JSON-lines file: a header naming the source (the file, its size and time, the mapping
+and options: not the batch size or the lanes, which may change between runs), then
+one line per stored batch, with its rows as ranges of row numbers, its counts, and how
+far the rejects and warnings files reached. It is written after the batch's rejects and
+warnings were flushed, and fsync'd.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from substore.importer.source import ImportFileError
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    identity: dict[str, Any]
+    done: bytearray = field(default_factory=bytearray)  # one byte a row: 1 = stored
+    counts: dict[str, int] = field(default_factory=dict)
+    offsets: dict[str, int] = field(default_factory=dict)  # rejects / warnings file sizes
+
+    @classmethod
+    def start(cls, path: Path, identity: dict[str, Any], resume: bool) -> Checkpoint:
+        checkpoint = cls(path, identity)
+        if resume and path.exists():
+            checkpoint._load()
+        else:
+            path.write_text(json.dumps({"source": identity}) + "\n")
+        return checkpoint
+
+    def _load(self) -> None:
+        lines = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        if not lines or lines[0].get("source") != self.identity:
+            raise ImportFileError(
+                f"{self.path} belongs to another file or other options; delete it to start over"
+            )
+        for entry in lines[1:]:
+            for first, last in entry["rows"]:
+                self._mark(first, last)
+            for key, value in entry["counts"].items():
+                self.counts[key] = self.counts.get(key, 0) + value
+            self.offsets = entry["offsets"]
+
+    def _mark(self, first: int, last: int) -> None:
+        if len(self.done) <= last:
+            self.done.extend(bytes(last + 1 - len(self.done)))
+        self.done[first : last + 1] = b"\x01" * (last + 1 - first)
+
+    def stored(self, number: int) -> bool:
+        return number < len(self.done) and self.done[number] == 1
+
+    def record(self, rows: list[int], counts: dict[str, int], offsets: dict[str, int]) -> None:
+        entry = {"rows": _ranges(rows), "counts": counts, "offsets": offsets}
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(entry) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def finish(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _ranges(numbers: list[int]) -> list[list[int]]:
+    """[3, 4, 5, 9] -> [[3, 5], [9, 9]]: a lane's rows are increasing, often adjacent."""
+    out: list[list[int]] = []
+    for number in sorted(numbers):
+        if out and number == out[-1][1] + 1:
+            out[-1][1] = number
+        else:
+            out.append([number, number])
+    return out
+
+
+def source_identity(path: Path, **options: Any) -> dict[str, Any]:
+    stat = path.stat()
+    return {
+        "file": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime": int(stat.st_mtime),
+        **options,
+    }

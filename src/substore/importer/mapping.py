@@ -1,0 +1,166 @@
+"""Which file column feeds which SubscriberInput field, and a row as a SubscriberInput.
+
+Headers are matched ignoring case, spaces and punctuation, with the synonyms CRM and
+spreadsheet exports use ("Mobile Phone", "E-mail", "Given Name", "Country"); `--map
+FIELD=COLUMN` names the rest. Every name is checked before anything is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from substore.importer.source import ImportFileError
+
+SYNONYMS = {
+    "number": (
+        "number", "phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "cell",
+        "cellphone", "cellnumber", "msisdn", "tel", "telephone", "phoneno",
+    ),
+    "e164Number": ("e164", "e164number", "e164phone"),
+    "firstName": ("firstname", "givenname", "forename", "first"),
+    "lastName": ("lastname", "surname", "familyname", "last"),
+    "email": ("email", "emailaddress", "mail"),
+    "status": ("status", "subscriptionstatus", "smsstatus"),
+    "consentedAt": ("consentedat", "consentdate", "consenttime", "optindate", "optedinat"),
+    "consentSource": ("consentsource", "optinsource"),
+    "defaultRegion": ("country", "countrycode", "countryname", "region", "defaultregion"),
+}  # fmt: skip
+FIELDS = (*SYNONYMS, "attributes")
+STATUSES = ("SUBSCRIBED", "UNSUBSCRIBED")
+_KEYPAD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "22233344455566677778889999")
+
+
+def header_key(name: str) -> str:
+    """ "Mobile Phone", "mobile_phone" and "MOBILE-PHONE" are one header."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """`fields`: input field (or attributes.KEY) -> column; `number` is fields["number"]."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls, columns: list[str], given: dict[str, str], *, strict_columns: bool = True
+    ) -> Mapping:
+        """The mapping for `columns`; `given` (--map, --number-column...) wins over names.
+
+        With `strict_columns` (a CSV) every given column must exist, and a number or an
+        E.164 column must be found; JSON lines name their keys row by row."""
+        for name in given:
+            if name not in FIELDS and not (name.startswith("attributes.") and name[11:]):
+                raise ImportFileError(
+                    f"--map {name}=...: {name!r} is not a field; the fields are "
+                    f"{', '.join(FIELDS)} and attributes.KEY"
+                )
+        found = _by_header(columns)
+        fields = {**found, **given}
+        missing = [c for c in given.values() if c not in columns]
+        if strict_columns and missing:
+            raise ImportFileError(
+                f"column {missing[0]!r} is not in the file; its columns are {columns}"
+            )
+        if strict_columns and not ({"number", "e164Number"} & fields.keys()):
+            raise ImportFileError(
+                f"no phone number column among {columns}: name it with --number-column "
+                "or --e164-column"
+            )
+        return cls(fields)
+
+    @property
+    def number(self) -> str | None:
+        return self.fields.get("number")
+
+    def column_of(self, path: list[str] | None) -> str:
+        """The file column an error's field path (["input", "3", "email"]) is about."""
+        name = path[-1] if path else ""
+        if name == "attributes":
+            return ", ".join(c for f, c in self.fields.items() if f.startswith("attributes"))
+        return self.fields.get(name, "")
+
+    def to_input(self, row: dict[str, Any]) -> tuple[dict[str, Any] | None, dict | None]:
+        """The row as a SubscriberInput, or None and the error that keeps it from going."""
+        data: dict[str, Any] = {}
+        for name, column in self.fields.items():
+            value = row.get(column)
+            if not _present(value):
+                continue  # an empty cell leaves the stored value alone
+            if name.startswith("attributes."):
+                data.setdefault("attributes", {})[name.split(".", 1)[1]] = value
+            elif name == "attributes":
+                data["attributes"] = value if isinstance(value, dict) else _text(value)
+            elif name in ("number", "e164Number"):
+                data[name] = _phone(value)
+            else:
+                data[name] = _text(value)
+        return _checked(data)
+
+    def lane_key(self, row: dict[str, Any]) -> str:
+        """Digits that any two spellings of one number end with (for lane routing)."""
+        e164 = row.get(self.fields["e164Number"]) if "e164Number" in self.fields else None
+        number = e164 if _present(e164) else row.get(self.number) if self.number else None
+        return _digits(str(number or ""))[-8:]
+
+
+def _by_header(columns: list[str]) -> dict[str, str]:
+    keys = {header_key(c): c for c in reversed(columns)}  # the first of equal headers wins
+    found = {}
+    for name, synonyms in SYNONYMS.items():
+        column = next((keys[s] for s in synonyms if s in keys), None)
+        if column is not None and column not in found.values():
+            found[name] = column
+    return found
+
+
+def _checked(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict | None]:
+    """What the server would refuse for the whole batch, refused here for the row alone."""
+    if "status" in data:
+        data["status"] = data["status"].strip().upper()
+        if data["status"] not in STATUSES:
+            return None, local_error(
+                "status", f"status {data['status']!r} is not SUBSCRIBED or UNSUBSCRIBED"
+            )
+    if "consentedAt" in data and not _is_time(data["consentedAt"]):
+        message = f"consentedAt {data['consentedAt']!r} is not a time like 2026-05-01T14:30:00Z"
+        return None, local_error("consentedAt", message)
+    return data, None
+
+
+def local_error(field_name: str, message: str, code: str = "PARAMETER_INVALID") -> dict:
+    return {"code": code, "message": message, "field": [field_name], "reason": None}
+
+
+def _is_time(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _phone(value: Any) -> str | int:
+    # Strings and integers go as they are; anything else as text, for the server to refuse.
+    return value if isinstance(value, (str, int)) and not isinstance(value, bool) else _text(value)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _digits(text: str) -> str:
+    out = []
+    for char in text.upper().translate(_KEYPAD):
+        digit = unicodedata.digit(char, None)
+        if digit is not None:
+            out.append(str(digit))
+    return "".join(out)

@@ -1,0 +1,130 @@
+"""Reading an import file: rows with their row numbers, one at a time.
+
+CSV (a header row; comma, semicolon, tab or pipe, sniffed unless given; UTF-8 with or
+without BOM, or any encoding Python knows, cp1252 for Windows exports) or JSON lines
+(`.jsonl`/`.ndjson`: keys read per row; a line that is not a JSON object is a row of
+its own that is rejected, with its line number, not the end of the import).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
+_SNIFF_BYTES = 64 * 1024
+
+
+class ImportFileError(Exception):
+    """The file, its columns, the options or the checkpoint cannot be used; nothing was sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    number: int  # the 1-based data row of a CSV, or the line of a JSON-lines file
+    values: dict[str, Any]
+    problem: str | None = None  # why the row could not even be read
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    encoding: str = "utf-8-sig"
+    delimiter: str | None = None  # None: sniffed
+
+    def __post_init__(self) -> None:
+        if not self.path.is_file():
+            raise ImportFileError(f"{self.path} is not a file")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ImportFileError(f"--encoding {self.encoding!r} is not an encoding") from None
+        if self.delimiter is not None and self.delimiter not in DELIMITERS:
+            raise ImportFileError(
+                f"--delimiter {self.delimiter!r}: give one of , ; | or tab"
+            ) from None
+
+    @property
+    def jsonl(self) -> bool:
+        return self.path.suffix.lower() in (".jsonl", ".ndjson")
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    def open(self) -> TextIO:
+        # surrogateescape: bytes that are not valid in the encoding reach the server as
+        # such (a row it refuses) and go back to the rejects file byte for byte.
+        return self.path.open(newline="", encoding=self.encoding, errors="surrogateescape")
+
+    def columns(self) -> list[str]:
+        """The CSV's header, or the keys of the first JSON object."""
+        if self.jsonl:
+            first = next((r for r in self.rows() if r.problem is None), None)
+            return list(first.values) if first else []
+        with self.open() as handle:
+            return next(csv.reader(handle, self.dialect()), [])
+
+    def rows(self, progress: list[int] | None = None) -> Iterator[SourceRow]:
+        """Every row in file order; `progress[0]` follows the bytes read (for the ETA)."""
+        dialect = None if self.jsonl else self.dialect()
+        with self.path.open("rb") as raw:
+            text = io.TextIOWrapper(raw, self.encoding, errors="surrogateescape", newline="")
+            handle = _Lines(text, raw, progress)
+            yield from self._csv_rows(handle, dialect) if dialect else self._json_rows(handle)
+
+    def _csv_rows(self, handle: _Lines, dialect: Any) -> Iterator[SourceRow]:
+        reader = csv.reader(handle, dialect)
+        columns = next(reader, [])
+        for number, values in enumerate(reader, 1):
+            if values:
+                yield SourceRow(number, dict(zip(columns, values, strict=False)))
+
+    def _json_rows(self, handle: _Lines) -> Iterator[SourceRow]:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                values = json.loads(line)
+            except ValueError as error:
+                yield SourceRow(number, {"line": line.rstrip("\r\n")}, f"not JSON: {error}")
+                continue
+            if isinstance(values, dict):
+                yield SourceRow(number, values)
+            else:
+                yield SourceRow(number, {"line": line.rstrip("\r\n")}, "not a JSON object")
+
+    def dialect(self) -> Any:
+        """The CSV dialect: the delimiter given, else the one the first 64 KB show."""
+        if self.delimiter is not None:
+            return type("Given", (csv.excel,), {"delimiter": DELIMITERS[self.delimiter]})
+        with self.open() as handle:
+            sample = handle.read(_SNIFF_BYTES)
+        try:
+            sniffed = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        except csv.Error:
+            return csv.excel  # one column, or too little to tell: commas
+        # The sniffer guesses quoting too, and guesses it wrong on short files.
+        return type("Sniffed", (csv.excel,), {"delimiter": sniffed.delimiter})
+
+
+class _Lines:
+    """Text lines of a binary file, reporting how many bytes were read so far."""
+
+    def __init__(self, text: Any, raw: Any, progress: list[int] | None) -> None:
+        self.text, self.raw, self.progress = text, raw, progress
+        self.first = True
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.text:
+            if self.first:  # a BOM that the codec did not take (utf-8 rather than utf-8-sig)
+                line, self.first = line.removeprefix("\ufeff"), False
+            if self.progress is not None:
+                self.progress[0] = self.raw.tell()
+            yield line
