@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import json
 import os
@@ -12,82 +11,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.support import free_port, serve_in_thread
+from tests.e2e.importing import new_account, store_of, substore_import
+from tests.support import free_port
 
-from substore import auth, repository, services
-from substore.config import Settings
+from substore import services
 from substore.importer.client import ImportJob, run_import
 from substore.importer.source import Source
-from substore.web.app import create_app
 
 DISTINCT = 3000
-
-
-# --- a live server -------------------------------------------------------------------
-
-
-class Flaky:
-    """Answers 503 before, or 429 after, processing some /graphql requests."""
-
-    def __init__(self, app, pattern: str) -> None:
-        self.app, self.pattern, self.calls = app, pattern, 0
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] != "/graphql":
-            return await self.app(scope, receive, send)
-        self.calls += 1
-        mode = self.pattern[self.calls % len(self.pattern)]
-        if mode == "b":  # refused before doing anything
-            return await _answer(send, 503)
-        if mode == "a":  # done, but the answer is lost on the way back
-            await self.app(scope, receive, _swallow)
-            return await _answer(send, 429)
-        if mode == "s":
-            await asyncio.sleep(0.05)
-        return await self.app(scope, receive, send)
-
-
-async def _swallow(message) -> None:
-    return None
-
-
-async def _answer(send, status: int) -> None:
-    headers = [(b"content-type", b"application/json"), (b"retry-after", b"0")]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b'{"errors": []}'})
-
-
-@pytest.fixture(scope="module")
-def servers(database_url: str) -> Iterator[dict[str, str]]:
-    """Three servers on the test database: plain, flaky and slow."""
-    settings = Settings(database_url=database_url, auth_cache_seconds=0, normalize_workers=1)
-    with contextlib.ExitStack() as stack:
-        urls = {
-            name: stack.enter_context(serve_in_thread(Flaky(create_app(settings), pattern)))
-            + "/graphql"
-            for name, pattern in (("plain", "."), ("flaky", "..b.a"), ("slow", "s"))
-        }
-        yield urls
-
-
-async def new_account(engine, region: str = "US"):
-    async with engine.begin() as conn:
-        account = await services.create_account(conn, "import-test", region)
-        key = await auth.create_key(conn, account.id, "write")
-    return account, key.secret
-
-
-async def store_of(engine, account) -> set[tuple]:
-    async with engine.connect() as conn:
-        rows = await repository.page_subscribers(
-            conn, account.id, repository.SubscriberFilter(), first=100_000
-        )
-    return {(r.e164_number, r.raw_number, r.first_name, r.email, r.status) for r in rows}
 
 
 # --- the file ------------------------------------------------------------------------
@@ -277,11 +212,6 @@ def _wait_for_batches(checkpoint: Path, count: int) -> None:
 
 def _lines(path: Path) -> list[str]:
     return sorted(path.read_text().splitlines())
-
-
-def substore_import(path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "substore.cli", "import", str(path), "--url", url, *args]
-    return subprocess.run(command, capture_output=True, text=True)
 
 
 async def test_nul_surrogate_and_nan_rows_are_rejected_and_the_rest_stored(

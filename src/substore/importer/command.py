@@ -159,7 +159,7 @@ def _with_progress(importer: Importer, console: Console) -> Totals:
     # Short columns: rows done of the estimate, rows/s and failures stay readable at 80.
     progress = Progress(
         BarColumn(bar_width=16),
-        TextColumn("{task.completed:,.0f}/≈{task.total:,.0f}"),
+        TextColumn("{task.fields[done]}"),
         TextColumn("{task.fields[rate]}/s"),
         TextColumn("failed {task.fields[failed]}"),
         console=console,
@@ -167,7 +167,7 @@ def _with_progress(importer: Importer, console: Console) -> Totals:
     )
     size, started = max(1, importer.source.size), time.perf_counter()
     with progress:
-        task = progress.add_task("import", total=None, rate="-", failed="0")
+        task = progress.add_task("import", total=None, done="0", rate="-", failed="0")
         seen = [0]
 
         def update(rows: int, totals: Totals, read: list[int]) -> None:
@@ -181,6 +181,7 @@ def _with_progress(importer: Importer, console: Console) -> Totals:
                 task,
                 completed=seen[0],
                 total=estimate,
+                done=f"{seen[0]:,}/≈{estimate:,}" if estimate else f"{seen[0]:,}",
                 rate=f"{seen[0] / elapsed:,.0f}" if elapsed else "-",
                 failed=f"{totals.failed:,}",
             )
