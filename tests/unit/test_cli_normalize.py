@@ -54,3 +54,22 @@ def test_stdin_mode_writes_one_json_line_per_input_line():
 def test_stdin_mode_all_good_exits_0():
     done = run("-", stdin="(201) 555-0123\n")
     assert done.returncode == 0
+
+
+def test_spreadsheet_and_inferred_numbers_say_so():
+    float_like = json.loads(run("4155552671.0", "--region", "US").stdout)
+    assert float_like["e164Number"] == "+14155552671"
+    assert [w["reason"] for w in float_like["warnings"]] == ["SPREADSHEET_NUMBER"]
+    inferred = json.loads(run("00447400123456", "--region", "US").stdout)
+    assert [w["reason"] for w in inferred["warnings"]] == ["COUNTRY_CODE_INFERRED"]
+
+
+def test_a_reader_that_stops_early_ends_it_quietly(tmp_path):
+    """`substore normalize - | head -1`: no BrokenPipeError traceback."""
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("2015550123\n" * 20000)
+    stderr = tmp_path / "stderr.txt"
+    command = f"{' '.join(SUBSTORE)} normalize - --region US < {numbers} 2> {stderr} | head -1"
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert json.loads(done.stdout)["e164Number"] == "+12015550123"
+    assert stderr.read_text() == ""
