@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from substore import auth, db, services
@@ -23,6 +21,7 @@ from substore.config import Settings
 from substore.repository import Record as Account
 from substore.web.app import create_app
 from tests.api import Api
+from tests.support import new_database
 
 # Properties, not timings: a slow CI machine must not fail them (no per-example deadline).
 hypothesis_settings.register_profile("substore", deadline=None, print_blob=True)
@@ -38,20 +37,11 @@ def server_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def database_url(server_url: str) -> AsyncIterator[str]:
-    name = f"substore_test_{uuid.uuid4().hex[:12]}"
-    admin = db.create_engine(server_url, pool_size=1)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    engine = db.create_engine(url, pool_size=1)
-    await db.migrate(engine)
-    await engine.dispose()
-    yield url
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    async with new_database(server_url, "substore_test") as url:
+        engine = db.create_engine(url, pool_size=1)
+        await db.migrate(engine)
+        await engine.dispose()
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,16 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from substore import db
 
 
 def free_port() -> int:
@@ -46,3 +51,20 @@ def serve_in_thread(app: Any, **config: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+@contextlib.asynccontextmanager
+async def new_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A new, empty database on the test server; dropped afterwards. Yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = db.create_engine(server_url, pool_size=1)
+    try:
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time
 
@@ -10,8 +9,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.support import new_database
 
 from substore import db
 from substore.models import metadata
@@ -40,19 +39,10 @@ async def test_upgrade_creates_every_table_and_the_paging_index(engine):
 
 @pytest.fixture
 async def empty_database(server_url: str) -> AsyncIterator[AsyncEngine]:
-    name = f"substore_mig_{uuid.uuid4().hex[:10]}"
-    admin = db.create_engine(server_url, pool_size=1)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    engine = db.create_engine(url, pool_size=1)
-    yield engine
-    await engine.dispose()
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    async with new_database(server_url, "substore_migration") as url:
+        engine = db.create_engine(url, pool_size=1)
+        yield engine
+        await engine.dispose()
 
 
 async def test_the_consent_migration_runs_on_a_populated_database(empty_database):

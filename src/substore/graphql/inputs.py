@@ -20,16 +20,6 @@ from substore import services
 from substore.graphql.scalars import PhoneNumber
 from substore.graphql.types import NumberType, SubscriberStatus
 
-_PROFILE_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "attributes",
-    "status",
-    "consented_at",
-    "consent_source",
-)
-
 
 @strawberry.input
 class SubscriberInput:
@@ -58,7 +48,7 @@ class SubscriberInput:
     def to_service(self) -> services.SubscriberInput:
         profile = {
             name: getattr(self, name)
-            for name in _PROFILE_FIELDS
+            for name in services.PROFILE_COLUMNS
             if getattr(self, name) is not UNSET
         }
         if profile.get("status") is not None:

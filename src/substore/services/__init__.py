@@ -4,6 +4,7 @@ Each function takes the caller's connection (the caller owns the transaction) an
 caller's account; expected problems come back as `UserError` data, not exceptions.
 """
 
+from substore.repository import PROFILE_COLUMNS
 from substore.services.accounts import (
     AccountChanges,
     count_accounts,
@@ -45,6 +46,7 @@ from substore.services.subscribers import (
 __all__ = [
     "DEFAULT_OPTIONS",
     "MAX_PAGE",
+    "PROFILE_COLUMNS",
     "AccountChanges",
     "CpuRunner",
     "InboundResult",
