@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore import repository
-from substore.errors import ValidationError
+from substore.errors import NotFoundError, ValidationError
 from substore.models import Scope
 from substore.repository import Record
 
@@ -70,27 +70,28 @@ async def list_keys(conn: AsyncConnection, account_id: int) -> list[Record]:
     return await repository.list_api_keys(conn, account_id)
 
 
-async def revoke_key(conn: AsyncConnection, account_id: int, key_or_prefix: str) -> int:
-    """Revoke the account's live key that is, or starts with, `key_or_prefix`; how many (0 or 1).
-
-    An ambiguous prefix is refused rather than revoking several keys at once.
-    """
-    live = [k for k in await list_keys(conn, account_id) if k.revoked_at is None]
-    matches = [k for k in live if _same_key(key_or_prefix, k.prefix)]
-    if len(matches) > 1:
+async def revoke_key(conn: AsyncConnection, account_id: int, key_or_prefix: str) -> Record:
+    """Revoke the account's live key given whole or by its prefix exactly as `keys list`
+    prints it ("sk_KL_eqvQR2…"); the revoked key's row. Anything shorter is refused: an
+    empty string or "sk_" matched every key."""
+    given = key_or_prefix.strip().removesuffix("…").removesuffix("...")
+    if len(given) < _PREFIX_LENGTH or not given.startswith(KEY_PREFIX):
         raise ValidationError(
-            f"{key_or_prefix!r} matches {len(matches)} keys: give the whole key or a longer prefix.",
+            f"{key_or_prefix!r} is not a key: give the whole key (sk_...) or its prefix "
+            "exactly as `substore keys list` prints it.",
             field=("key",),
         )
-    for key in matches:
-        await repository.revoke_api_key(conn, account_id, key.id)
-    return len(matches)
-
-
-def _same_key(key_or_prefix: str, prefix: str) -> bool:
-    # A whole key starts with its stored prefix; a short prefix starts the stored one.
-    shorter, longer = sorted((key_or_prefix, prefix), key=len)
-    return longer.startswith(shorter)
+    live = [k for k in await list_keys(conn, account_id) if k.revoked_at is None]
+    # A whole key starts with its stored prefix; a listed prefix is the stored one.
+    found = next((k for k in live if given.startswith(k.prefix)), None)
+    if found is None:
+        raise NotFoundError(
+            f"no live key {given[:_PREFIX_LENGTH]}… in account {account_id}: "
+            "`substore keys list` shows them.",
+            field=("key",),
+        )
+    await repository.revoke_api_key(conn, account_id, found.id)
+    return found
 
 
 async def authenticate(conn: AsyncConnection, token: str | None) -> Principal | None:

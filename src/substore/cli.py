@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -33,8 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("substore: interrupted", file=sys.stderr)
         return 130
-    except (ConfigError, SubstoreError) as error:
-        # Expected failures (unreachable database, unwritable data dir): one line, no trace.
+    except SubstoreError as error:
+        # The user's mistake (an unknown account or key, a bad region): one line, exit 1.
+        print(f"substore: error: {error.args[0]}", file=sys.stderr)
+        return 1
+    except ConfigError as error:
+        # The environment (unreachable database, unwritable data dir): one line, exit 2.
         print(f"substore: error: {error}", file=sys.stderr)
     except pydantic.ValidationError as error:
         print(f"substore: error: bad setting: {_settings_problems(error)}", file=sys.stderr)
@@ -78,9 +81,8 @@ def _serve(args: argparse.Namespace) -> int:
     # Start (or join) the database here, so it lives as long as this process.
     settings = settings.model_copy(update={"database_url": db.database_url(settings)})
     host, port = args.host or settings.host, args.port or settings.port
-    created = commands.prepare_store(settings)
-    if created:
-        print(commands.first_run_banner(created, f"http://{host}:{port}/graphql"), flush=True)
+    store = commands.prepare_store(settings)
+    print(commands.start_banner(store, f"http://{host}:{port}/graphql"), flush=True)
     embedded = not get_settings().database_url
     app = create_app(settings, on_shutdown=db.release_embedded, watch_database=embedded)
     server.run(app, settings, host, port)
@@ -96,6 +98,23 @@ def _add_accounts(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--default-region", required=True, help="ISO 3166-1 alpha-2, e.g. US")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(handler=_accounts_create)
+    listing = accounts.add_parser("list", help="list the accounts")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=_accounts_list)
+
+
+def _accounts_list(args: argparse.Namespace) -> int:
+    found = commands.list_accounts(get_settings())
+    if args.json:
+        print(json.dumps(found))
+    for account in [] if args.json else found:
+        print(
+            f"{account['id']:>4}  {account['name']}  ({account['defaultRegion']})  "
+            f"created {account['createdAt']}"
+        )
+    if not found and not args.json:
+        print("no accounts yet: `substore accounts create --name NAME --default-region US`")
+    return 0
 
 
 def _accounts_create(args: argparse.Namespace) -> int:
@@ -144,11 +163,11 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
-    revoked = commands.revoke_key(get_settings(), args.account, args.key)
-    if not revoked:
-        print("no live key of this account matches", file=sys.stderr)
-        return 1
-    print("revoked; a running server stops accepting it within SUBSTORE_AUTH_CACHE_SECONDS")
+    key = commands.revoke_key(get_settings(), args.account, args.key)
+    print(
+        f"revoked {key['prefix']}… ({key['scope']}); a running server stops accepting it "
+        "within SUBSTORE_AUTH_CACHE_SECONDS"
+    )
     return 0
 
 
@@ -182,15 +201,11 @@ def _schema_check(_: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    async def run() -> None:
-        engine = await db.open_engine(get_settings(), pool_size=1)
-        try:
-            await db.migrate(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
-    print("substore: database schema is up to date")
+    before, now = commands.migrate(get_settings())
+    if before == now:
+        print(f"substore: the database schema was already up to date (revision {now})")
+    else:
+        print(f"substore: migrated the database schema from {before or 'nothing'} to {now}")
     return 0
 
 

@@ -8,16 +8,27 @@ from pathlib import Path
 
 from substore import auth, db, services
 from substore.config import Settings
+from substore.errors import NotFoundError
 
 SCHEMA_FILE = Path("schema/schema.graphql")
 
 
 async def _with_engine(settings: Settings, work):
+    """`work(engine)` on a database migrated first, as serve does: a store that was never
+    served has no tables, and every command met that as a traceback."""
     engine = await db.open_engine(settings, pool_size=1)
     try:
+        await db.migrate(engine)
         return await work(engine)
     finally:
         await engine.dispose()
+
+
+async def _account(conn, account_id: int):
+    account = await services.get_account(conn, account_id)
+    if account is None:
+        raise NotFoundError(f"no account {account_id}: `substore accounts list` shows them.")
+    return account
 
 
 def create_account(settings: Settings, name: str, region: str) -> dict[str, object]:
@@ -40,6 +51,7 @@ def create_account(settings: Settings, name: str, region: str) -> dict[str, obje
 def create_key(settings: Settings, account_id: int, scope: str) -> dict[str, object]:
     async def work(engine) -> dict[str, object]:
         async with engine.begin() as conn:
+            await _account(conn, account_id)
             key = await auth.create_key(conn, account_id, scope)
         return {"apiKey": key.secret, "scope": key.scope.value, "account": account_id}
 
@@ -49,6 +61,7 @@ def create_key(settings: Settings, account_id: int, scope: str) -> dict[str, obj
 def list_keys(settings: Settings, account_id: int) -> list[dict[str, object]]:
     async def work(engine) -> list[dict[str, object]]:
         async with engine.connect() as conn:
+            await _account(conn, account_id)
             rows = await auth.list_keys(conn, account_id)
         return [
             {
@@ -63,28 +76,75 @@ def list_keys(settings: Settings, account_id: int) -> list[dict[str, object]]:
     return asyncio.run(_with_engine(settings, work))
 
 
-def revoke_key(settings: Settings, account_id: int, key_or_prefix: str) -> int:
+def revoke_key(settings: Settings, account_id: int, key_or_prefix: str) -> dict[str, str]:
+    """Revoke a key; {prefix, scope} of the key revoked."""
 
-    async def work(engine) -> int:
+    async def work(engine) -> dict[str, str]:
         async with engine.begin() as conn:
-            return await auth.revoke_key(conn, account_id, key_or_prefix)
+            await _account(conn, account_id)
+            key = await auth.revoke_key(conn, account_id, key_or_prefix)
+        return {"prefix": key.prefix, "scope": key.scope}
 
     return asyncio.run(_with_engine(settings, work))
 
 
-def prepare_store(settings: Settings) -> dict[str, object] | None:
-    """Migrate; on a store with no accounts, make one and return it with its write key."""
+def list_accounts(settings: Settings) -> list[dict[str, object]]:
+    async def work(engine) -> list[dict[str, object]]:
+        async with engine.connect() as conn:
+            rows = await services.list_accounts(conn)
+        return [
+            {
+                "id": row.id,
+                "name": row.name,
+                "defaultRegion": row.default_region,
+                "createdAt": row.created_at.isoformat(),
+            }
+            for row in rows
+        ]
 
-    async def work(engine) -> dict[str, object] | None:
+    return asyncio.run(_with_engine(settings, work))
+
+
+def migrate(settings: Settings) -> tuple[str | None, str]:
+    """Upgrade the schema: (the revision before, the revision now)."""
+
+    async def work(engine) -> tuple[str | None, str]:
+        before = await db.current_revision(engine)
         await db.migrate(engine)
+        return before, await db.current_revision(engine)
+
+    async def run() -> tuple[str | None, str]:
+        engine = await db.open_engine(settings, pool_size=1)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def prepare_store(settings: Settings) -> dict[str, object]:
+    """Migrate; on a store with no accounts, make one and return it with its write key,
+    else how many accounts there are."""
+
+    async def work(engine) -> dict[str, object]:
         async with engine.begin() as conn:
-            if await services.count_accounts(conn):
-                return None
+            if count := await services.count_accounts(conn):
+                return {"accounts": count}
             account = await services.create_account(conn, "Default", settings.default_region)
             key = await auth.create_key(conn, account.id, "write")
         return {"id": account.id, "defaultRegion": account.default_region, "apiKey": key.secret}
 
     return asyncio.run(_with_engine(settings, work))
+
+
+def start_banner(store: dict[str, object], url: str) -> str:
+    if "apiKey" in store:
+        return first_run_banner(store, url)
+    return (
+        f"substore: {store['accounts']} account(s) here; `substore accounts list` shows them, "
+        "and `substore keys create --account ID --scope write` makes a key for GraphiQL."
+    )
 
 
 def first_run_banner(created: dict[str, object], url: str) -> str:

@@ -173,6 +173,15 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
         await conn.run_sync(_upgrade)
 
 
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The schema's Alembic revision; None for a database that was never migrated."""
+    async with engine.connect() as conn:
+        exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+        if not exists:
+            return None
+        return await conn.scalar(text("SELECT version_num FROM alembic_version"))
+
+
 @contextlib.contextmanager
 def scratch_server(url: str | None) -> Iterator[str]:
     """`url` if given, else a throwaway embedded PostgreSQL (for tests and benchmarks)."""

@@ -242,3 +242,28 @@ async def test_query_argument_problems_carry_codes(api):
     for query, code in cases:
         body = await api.gql(query)
         assert code_of(body) == code, query
+
+
+# --- answers that say what is wrong ---------------------------------------------------
+
+
+async def test_a_malformed_id_is_not_found_with_the_id_as_given(api):
+    for mutation in (
+        'mutation { deleteSubscriber(id: "garbage") { userErrors { code field message } } }',
+        'mutation { updateSubscriber(id: "garbage", input: {firstName: "A"}) '
+        "{ userErrors { code field message } } }",
+    ):
+        body = await api.data(mutation)
+        [error] = next(iter(body.values()))["userErrors"]
+        assert (error["code"], error["field"]) == ("RECORD_NOT_FOUND", ["id"])
+        assert "'garbage'" in error["message"]
+
+
+async def test_looking_up_a_number_that_cannot_be_valid_says_why(api):
+    body = await api.gql('{ subscriber(number: "555-1234") { id } }')
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "INVALID_PHONENUMBER_FORMAT"
+    assert error["extensions"]["reason"] == "LOCAL_ONLY"
+    assert body["data"]["subscriber"] is None
+    valid = await api.data('{ subscriber(number: "(201) 555-0199") { id } }')
+    assert valid == {"subscriber": None}  # valid, not stored: null, no error

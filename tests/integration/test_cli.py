@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+from tests.support import new_database
+
 from substore import commands
 
 
@@ -53,8 +55,9 @@ def test_accounts_create_refuses_a_bad_region(database_url):
     done = substore(
         "accounts", "create", "--name", "X", "--default-region", "Atlantis", url=database_url
     )
-    assert done.returncode == 2
-    assert "INVALID_COUNTRYCODE_FORMAT" in done.stderr
+    assert done.returncode == 1  # the user's mistake: 1; 2 is for the environment
+    assert done.stderr.count("\n") == 1
+    assert "'Atlantis' is not a supported ISO 3166-1" in done.stderr
 
 
 def test_committed_schema_is_current():
@@ -87,8 +90,11 @@ async def test_keys_list_and_revoke(database_url, http):
     listed = substore("keys", "list", "--account", account, url=database_url)
     assert listed.returncode == 0 and secret[:12] in listed.stdout and "live" in listed.stdout
     assert secret not in listed.stdout  # only the prefix is ever shown again
-    revoked = substore("keys", "revoke", "--account", account, secret[:12], url=database_url)
+    printed = listed.stdout.split()[0]  # as `keys list` prints it, with its "…"
+    assert printed == f"{secret[:12]}…"
+    revoked = substore("keys", "revoke", "--account", account, printed, url=database_url)
     assert revoked.returncode == 0, revoked.stderr
+    assert f"revoked {secret[:12]}… (write)" in revoked.stdout
     response = await http.post(
         "/graphql",
         json={"query": "{ account { id } }"},
@@ -97,3 +103,48 @@ async def test_keys_list_and_revoke(database_url, http):
     assert response.status_code == 401
     again = substore("keys", "revoke", "--account", account, secret, url=database_url)
     assert again.returncode == 1
+
+
+async def test_every_command_on_a_database_never_served(server_url):
+    """No traceback reaches a CLI user: commands migrate first; unknown accounts and keys,
+    and bad arguments, are one line each."""
+    async with new_database(server_url, "substore_cli") as url:
+        listed = substore("accounts", "list", url=url)
+        assert (listed.returncode, listed.stderr) == (0, "")
+        assert "no accounts yet" in listed.stdout
+        migrated = substore("migrate", url=url)
+        assert "already up to date" in migrated.stdout
+        for args in (
+            ("keys", "create", "--account", "99", "--scope", "read"),
+            ("keys", "list", "--account", "99"),
+            ("keys", "revoke", "--account", "99", "sk_0123456789abc"),
+        ):
+            done = substore(*args, url=url)
+            assert done.returncode == 1, args
+            assert (
+                done.stderr
+                == "substore: error: no account 99: `substore accounts list` shows them.\n"
+            )
+        made = json.loads(
+            substore(
+                "accounts", "create", "--name", "A", "--default-region", "US", "--json", url=url
+            ).stdout
+        )
+        account = str(made["id"])
+        for short in ("", "sk_", made["apiKey"][:8]):
+            done = substore("keys", "revoke", "--account", account, short, url=url)
+            assert done.returncode == 1
+            assert "exactly as `substore keys list` prints it" in done.stderr
+            assert "Traceback" not in done.stderr
+        unknown = substore("keys", "revoke", "--account", account, "sk_notakeyatall1", url=url)
+        assert (unknown.returncode, unknown.stderr.count("\n")) == (1, 1)
+        assert "no live key sk_notakeyat…" in unknown.stderr
+        bad = substore("keys", "create", "--account", "x", "--scope", "read", url=url)
+        assert bad.returncode == 2 and "invalid int value" in bad.stderr  # argparse's own
+
+
+async def test_migrate_says_what_it_did(server_url):
+    async with new_database(server_url, "substore_cli") as url:
+        first = substore("migrate", url=url)
+        assert first.returncode == 0
+        assert "migrated the database schema from nothing to " in first.stdout

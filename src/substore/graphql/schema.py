@@ -102,7 +102,10 @@ class Query:
             )
         ctx = info.context
         if number is not None:
-            row = await ctx.db(services.find_subscriber, ctx.account, number)
+            try:
+                row = await ctx.db(services.find_subscriber, ctx.account, number)
+            except SubstoreError as error:  # not a number: say why (null means "not stored")
+                raise query_error(error.user_error) from None
         else:
             pk = _subscriber_pk(id)
             row = pk and await ctx.db(services.get_subscriber, ctx.account, pk)
@@ -204,6 +207,7 @@ class Mutation:
             _subscriber_pk(id) or 0,
             input.to_service(),
             actor=ctx.principal.key_prefix,
+            label=id,
         )
         return t.UpdateSubscriberPayload(
             subscriber=t.Subscriber.of(result.subscriber) if result.subscriber else None,
@@ -215,7 +219,7 @@ class Mutation:
     async def delete_subscriber(self, info: Info, id: strawberry.ID) -> t.DeleteSubscriberPayload:
         ctx = info.context
         try:
-            await ctx.db(services.delete_subscriber, ctx.account, _subscriber_pk(id) or 0)
+            await ctx.db(services.delete_subscriber, ctx.account, _subscriber_pk(id) or 0, id)
         except SubstoreError as error:
             return t.DeleteSubscriberPayload(
                 deleted_subscriber_id=None, user_errors=[t.UserError.of(error.user_error)]

@@ -26,6 +26,10 @@ async def get_account(conn: AsyncConnection, account_id: int) -> Record | None:
     return (await conn.execute(statement)).first()
 
 
+async def list_accounts(conn: AsyncConnection) -> list[Record]:
+    return list(await conn.execute(sa.select(accounts).order_by(accounts.c.id)))
+
+
 async def count_accounts(conn: AsyncConnection) -> int:
     return (await conn.execute(sa.select(sa.func.count()).select_from(accounts))).scalar_one()
 

@@ -10,6 +10,7 @@ from substore.services.accounts import (
     count_accounts,
     create_account,
     get_account,
+    list_accounts,
     update_account,
 )
 from substore.services.consent import (
@@ -69,6 +70,7 @@ __all__ = [
     "get_account",
     "get_subscriber",
     "get_subscribers",
+    "list_accounts",
     "page_subscribers",
     "prepare",
     "record_inbound_message",

@@ -17,6 +17,10 @@ async def get_account(conn: AsyncConnection, account_id: int) -> Record | None:
     return await repository.get_account(conn, account_id)
 
 
+async def list_accounts(conn: AsyncConnection) -> list[Record]:
+    return await repository.list_accounts(conn)
+
+
 async def count_accounts(conn: AsyncConnection) -> int:
     return await repository.count_accounts(conn)
 

@@ -100,15 +100,17 @@ async def update_subscriber(
     options: NormalizeOptions = DEFAULT_OPTIONS,
     *,
     actor: str | None = None,
+    label: str | None = None,
 ) -> SaveResult:
-    """Change a subscriber by id. Its number changes only when a number is given."""
+    """Change a subscriber by id (`label`: the id as the caller wrote it, for messages).
+    Its number changes only when a number is given."""
     try:
         row, warnings = _prepare_update(account, data, options)
         found = await repository.update_subscriber(
             conn, account.id, subscriber_id, row, by_api(actor)
         )
         if found is None:
-            raise _not_found(subscriber_id)
+            raise _not_found(label or subscriber_id)
     except SubstoreError as error:
         return SaveResult(user_errors=[_input_path(error.user_error)])
     warnings += kept_opted_out(row, found.status, found.e164_number)
@@ -127,27 +129,34 @@ def _input_path(error: UserError) -> UserError:
     return error if error.field[:1] in (("input",), ("id",)) else error.under("input")
 
 
-async def delete_subscriber(conn: AsyncConnection, account: Record, subscriber_id: int) -> Record:
+async def delete_subscriber(
+    conn: AsyncConnection, account: Record, subscriber_id: int, label: str | None = None
+) -> Record:
     found = await repository.delete_subscriber(conn, account.id, subscriber_id)
     if found is None:
-        raise _not_found(subscriber_id)
+        raise _not_found(label or subscriber_id)
     return found
 
 
-def _not_found(subscriber_id: int) -> NotFoundError:
-    return NotFoundError(f"no subscriber with id {subscriber_id} in this account.", field=("id",))
+def _not_found(label: str | int) -> NotFoundError:
+    shown = repr(label) if isinstance(label, str) else label
+    return NotFoundError(f"no subscriber with id {shown} in this account.", field=("id",))
 
 
 async def find_subscriber(
     conn: AsyncConnection, account: Record, number: str | int
 ) -> Record | None:
-    """The subscriber whose number this is, written in any format; None if unknown."""
+    """The subscriber whose number this is, written in any format; None if it is a valid
+    number the account has not stored; PhoneNumberError if it cannot be a number."""
     try:
         key = phone.normalize(number, default_region=account.default_region)
     except PhoneNumberError:
+        # A key stored by an older phonenumbers may no longer read as valid: look it up.
         if isinstance(number, str) and number.strip().startswith("+"):
-            return await repository.get_subscriber_by_e164(conn, account.id, number.strip())
-        return None
+            found = await repository.get_subscriber_by_e164(conn, account.id, number.strip())
+            if found is not None:
+                return found
+        raise
     return await repository.get_subscriber_by_e164(conn, account.id, key.e164_number)
 
 
