@@ -72,8 +72,9 @@ async def other_account(engine: AsyncEngine) -> Account:
 
 @pytest.fixture
 async def http(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    # Key caching off, so a revocation in a test bites at once (see test_api_auth).
-    app = create_app(Settings(auth_cache_seconds=0), engine=engine)
+    # Key caching off, so a revocation in a test bites at once (see test_api_auth); no
+    # rate limit, which tests of their own set (test_api_ratelimit).
+    app = create_app(Settings(auth_cache_seconds=0, rate_limit_per_second=0), engine=engine)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://substore.test") as client:
         yield client

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # Open connections past this are answered 503 at once, well before the process
     # runs out of file descriptors.
     max_connections: int = 1000
+    # Requests per API key: this many a second on average, this many at once (a token
+    # bucket). A 4-lane import sends about 30 a second. 0 turns the limit off.
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 100
     # Processes that normalise imports off the event loop; 0 runs them in a thread.
     normalize_workers: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
 

@@ -55,15 +55,18 @@ async def _answer(send, status: int) -> None:
 
 @contextlib.contextmanager
 def live_servers(database_url: str) -> Iterator[dict[str, str]]:
-    """Servers on the test database: plain, flaky, slow, and small (a small body limit)."""
+    """Servers on the test database: plain, flaky, slow, small (a small body limit) and
+    limited (4 requests a second per key, 2 at once)."""
     settings = Settings(database_url=database_url, auth_cache_seconds=0, normalize_workers=1)
     small = settings.model_copy(update={"max_body_bytes": SMALL_BODY})
+    limited = settings.model_copy(update={"rate_limit_per_second": 4, "rate_limit_burst": 2})
     kinds = (("plain", ".", settings), ("flaky", "..b.a", settings), ("slow", "s", settings))
+    more = (("small", ".", small), ("limited", ".", limited))
     with contextlib.ExitStack() as stack:
         urls = {
             name: stack.enter_context(serve_in_thread(Flaky(create_app(config), pattern)))
             + "/graphql"
-            for name, pattern, config in (*kinds, ("small", ".", small))
+            for name, pattern, config in (*kinds, *more)
         }
         yield urls
 

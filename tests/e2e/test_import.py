@@ -128,6 +128,20 @@ async def test_later_rows_win_across_batches_and_lanes(engine, servers, crm_file
     assert stored == last_name
 
 
+async def test_a_tight_rate_limit_loses_and_duplicates_nothing(engine, servers, crm_file, tmp_path):
+    """The limited server lets a key send 4 requests a second, 2 at once: the client
+    honours Retry-After and the store is exactly what an unlimited import makes."""
+    path, truth = crm_file
+    limited, limited_token = await new_account(engine)
+    steady, steady_token = await new_account(engine)
+    (tmp_path / "l").mkdir()
+    (tmp_path / "s").mkdir()
+    totals = await run_import(job(path, servers["limited"], limited_token, tmp_path / "l"))
+    await run_import(job(path, servers["plain"], steady_token, tmp_path / "s"))
+    assert (totals.created, totals.failed) == (DISTINCT, truth["invalid"])
+    assert await store_of(engine, limited) == await store_of(engine, steady)
+
+
 async def test_flaky_server_loses_and_duplicates_nothing(engine, servers, crm_file, tmp_path):
     path, truth = crm_file
     steady, steady_token = await new_account(engine)

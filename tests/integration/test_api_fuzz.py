@@ -78,7 +78,12 @@ async def keys(engine) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(database_url: str) -> Iterator[str]:
-    settings = Settings(database_url=database_url, auth_cache_seconds=0, normalize_workers=0)
+    settings = Settings(
+        database_url=database_url,
+        auth_cache_seconds=0,
+        normalize_workers=0,
+        rate_limit_per_second=0,
+    )
     with serve_in_thread(create_app(settings)) as base:
         yield base
 

@@ -28,6 +28,7 @@ from substore.graphql.schema import build_schema
 from substore.web.execution import UNAVAILABLE_MESSAGE, Runtime, execute, masked
 from substore.web.operation import RequestError, read_operation
 from substore.web.outage import RETRY_AFTER_SECONDS, Availability, is_unavailable, watch_embedded
+from substore.web.ratelimit import RateLimiter
 
 log = logging.getLogger("substore.web")
 
@@ -51,6 +52,7 @@ def create_app(
     schema = build_schema()
     principals = auth.PrincipalCache(settings.auth_cache_seconds)
     cpu = CpuPool(settings.normalize_workers)
+    limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     availability = Availability()
 
     @contextlib.asynccontextmanager
@@ -72,7 +74,7 @@ def create_app(
             return HTMLResponse(get_graphql_ide_html())
         try:
             operation = await read_operation(request, settings.max_body_bytes)
-            runtime = Runtime(request.app.state.engine, schema, principals, cpu)
+            runtime = Runtime(request.app.state.engine, schema, principals, cpu, limiter)
             response = await execute(runtime, request, operation, request_id)
         except RequestError as error:
             return error_response(error.code, str(error), request_id, **error.headers)

@@ -19,6 +19,7 @@ from substore.errors import RequestCode as Code
 from substore.graphql.context import Context
 from substore.web.operation import Operation, RequestError
 from substore.web.outage import RETRY_AFTER_SECONDS, is_unavailable
+from substore.web.ratelimit import RateLimiter
 
 log = logging.getLogger("substore.web")
 
@@ -31,6 +32,7 @@ class Runtime:
     schema: Any
     principals: auth.PrincipalCache
     cpu: CpuPool
+    limiter: RateLimiter
 
 
 def masked(request_id: str) -> str:
@@ -48,6 +50,15 @@ async def execute(
         if operation.kind is OperationType.QUERY:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
         principal = await _principal(conn, runtime.principals, request)
+        verdict = runtime.limiter.check(f"{principal.account_id}:{principal.key_prefix}")
+        if not verdict.allowed:
+            raise RequestError(
+                Code.TOO_MANY_REQUESTS,
+                f"This API key sent more than {runtime.limiter.burst} requests at once or "
+                f"{runtime.limiter.per_second:g} a second: retry after "
+                f"{verdict.headers['Retry-After']} s.",
+                verdict.headers,
+            )
         account = await services.get_account(conn, principal.account_id)
         context = Context(principal, account, request_id, conn, runtime.cpu.run)
         try:
@@ -65,7 +76,7 @@ async def execute(
     payload: dict[str, Any] = {"data": result.data}
     if errors:
         payload["errors"] = errors
-    headers = {"X-Request-Id": request_id}
+    headers = {"X-Request-Id": request_id, **verdict.headers}
     if status == Code.SERVICE_UNAVAILABLE.http_status:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return JSONResponse(payload, status, headers)
