@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     # Open connections past this are answered 503 at once, well before the process
     # runs out of file descriptors.
     max_connections: int = 1000
+    # "json": one JSON access-log line per request (request id, key, account, operation,
+    # status, duration) instead of uvicorn's text line.
+    log_format: Literal["text", "json"] = "text"
     # Requests per API key: this many a second on average, this many at once (a token
     # bucket). A 4-lane import sends about 30 a second. 0 turns the limit off.
     rate_limit_per_second: float = 50.0

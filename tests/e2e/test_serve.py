@@ -116,3 +116,52 @@ def _postgres_serving(data_dir) -> bool:
         ):
             return True
     return False
+
+
+def test_json_access_log_and_metrics(fresh_database):
+    port = free_port()
+    env = {**os.environ, "SUBSTORE_DATABASE_URL": fresh_database, "SUBSTORE_LOG_FORMAT": "json"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "substore.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        key = json.loads([proc.stdout.readline() for _ in range(4)][3])["Authorization"][7:]
+        wait_until_healthy(f"{url}/healthz")
+        headers = {"Authorization": f"Bearer {key}"}
+        rows = [{"number": "(201) 555-0123"}, {"number": "12"}]
+        imported = httpx.post(
+            f"{url}/graphql",
+            json={
+                "query": "mutation Load($r: [SubscriberInput!]!) "
+                "{ importSubscribers(input: $r) { createdCount } }",
+                "variables": {"r": rows},
+            },
+            headers=headers,
+        )
+        assert imported.status_code == 200
+        refused = httpx.post(f"{url}/graphql", json={"query": "{ account { id } }"})
+        assert refused.status_code == 401
+        scraped = httpx.get(f"{url}/metrics").text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    lines = [json.loads(line) for line in proc.stdout.read().splitlines() if line.startswith("{")]
+    stderr = proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    load = next(line for line in lines if line.get("operation") == "Load")
+    assert (load["status"], load["key"], load["account"]) == (200, key[:12], 1)
+    assert load["ms"] > 0 and load["requestId"]
+    assert any(line["status"] == 401 and line["code"] == "UNAUTHENTICATED" for line in lines)
+    # An expected refusal is one line in the server log, with its code: no traceback.
+    assert "401 UNAUTHENTICATED" in stderr and "Traceback" not in stderr
+    assert 'substore_requests_total{operation="Load",status="200"} 1.0' in scraped
+    assert 'substore_import_rows_total{status="CREATED"} 1.0' in scraped
+    assert 'substore_import_rows_total{status="FAILED"} 1.0' in scraped
+    assert "substore_request_seconds_bucket" in scraped
+    assert "substore_db_connections_in_use" in scraped

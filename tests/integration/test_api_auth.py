@@ -136,7 +136,7 @@ async def test_cached_key_stops_working_once_its_cache_window_passes(engine, acc
         assert (await c.post("/graphql", json=query, headers=headers)).status_code == 401
 
 
-async def test_revoking_by_an_ambiguous_prefix_revokes_nothing(engine, account):
+async def test_revoking_by_less_than_the_listed_prefix_revokes_nothing(engine, account):
     import pytest
 
     from substore.errors import ValidationError
@@ -144,10 +144,12 @@ async def test_revoking_by_an_ambiguous_prefix_revokes_nothing(engine, account):
     async with engine.begin() as conn:
         first = await auth.create_key(conn, account.id, "read")
         await auth.create_key(conn, account.id, "read")
-    with pytest.raises(ValidationError, match="matches 2 keys"):
-        async with engine.begin() as conn:
-            await auth.revoke_key(conn, account.id, "sk_")
+    for short in ("", "sk_", first.secret[:11]):
+        with pytest.raises(ValidationError, match="exactly as `substore keys list` prints it"):
+            async with engine.begin() as conn:
+                await auth.revoke_key(conn, account.id, short)
     async with engine.begin() as conn:
         assert [k.revoked_at for k in await auth.list_keys(conn, account.id)] == [None, None]
-        assert await auth.revoke_key(conn, account.id, first.secret) == 1
+        revoked = await auth.revoke_key(conn, account.id, first.secret)
+        assert revoked.prefix == first.secret[:12]
         assert await auth.authenticate(conn, first.secret) is None

@@ -9,6 +9,7 @@ from substore.errors import ErrorCode, SubstoreError, UserError
 from substore.graphql import types as t
 from substore.graphql.context import Info
 from substore.graphql.inputs import ImportOptions, InvalidFieldPolicy, SubscriberInput
+from substore.metrics import IMPORT_ROWS
 
 MAX_IMPORT_ROWS = 1000
 
@@ -120,4 +121,7 @@ async def import_subscribers(
         )
     except SubstoreError as error:  # a bad defaultRegion option fails the whole batch
         return _payload([], [error.user_error.under("options")])
+    if not options.dry_run:
+        for result in results:
+            IMPORT_ROWS.labels(str(result.status)).inc()
     return _payload(results, [])

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -26,6 +28,7 @@ from substore.errors import ConfigError
 from substore.errors import RequestCode as Code
 from substore.graphql.schema import build_schema
 from substore.web.execution import UNAVAILABLE_MESSAGE, Runtime, execute, masked
+from substore.web.observe import metrics, observe
 from substore.web.operation import RequestError, read_operation
 from substore.web.outage import RETRY_AFTER_SECONDS, Availability, is_unavailable, watch_embedded
 from substore.web.ratelimit import RateLimiter
@@ -69,14 +72,22 @@ def create_app(
             on_shutdown()
 
     async def graphql_endpoint(request: Request) -> Response:
-        request_id = uuid.uuid4().hex[:16]
+        request_id, started = uuid.uuid4().hex[:16], time.perf_counter()
         if request.method == "GET" and _wants_ide(request):
             return HTMLResponse(get_graphql_ide_html())
+        fields: dict[str, Any] = {}  # for the access log: filled as the request goes
+        response = await _answer(request, request_id, fields)
+        observe(request_id, fields, response.status_code, started)
+        return response
+
+    async def _answer(request: Request, request_id: str, fields: dict[str, Any]) -> Response:
         try:
             operation = await read_operation(request, settings.max_body_bytes)
+            fields["operation"] = operation.label
             runtime = Runtime(request.app.state.engine, schema, principals, cpu, limiter)
-            response = await execute(runtime, request, operation, request_id)
+            response = await execute(runtime, request, operation, request_id, fields)
         except RequestError as error:
+            fields["code"] = str(error.code)
             return error_response(error.code, str(error), request_id, **error.headers)
         except Exception as error:
             if not is_unavailable(error):
@@ -100,6 +111,7 @@ def create_app(
     routes = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine = engine  # set again at start-up when the app makes its own

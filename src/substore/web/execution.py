@@ -43,13 +43,19 @@ UNAVAILABLE_MESSAGE = f"The database is unavailable; retry in {RETRY_AFTER_SECON
 
 
 async def execute(
-    runtime: Runtime, request: Request, operation: Operation, request_id: str
+    runtime: Runtime,
+    request: Request,
+    operation: Operation,
+    request_id: str,
+    fields: dict[str, Any],
 ) -> Response:
+    """Run `operation`; `fields` gets who asked and the first error's code (for the log)."""
     # Reads need no transaction (and its BEGIN/COMMIT round trips); writes get exactly one.
     async with runtime.engine.connect() as conn:
         if operation.kind is OperationType.QUERY:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
         principal = await _principal(conn, runtime.principals, request)
+        fields |= {"account": principal.account_id, "key": principal.key_prefix}
         verdict = runtime.limiter.check(f"{principal.account_id}:{principal.key_prefix}")
         if not verdict.allowed:
             raise RequestError(
@@ -76,6 +82,7 @@ async def execute(
     payload: dict[str, Any] = {"data": result.data}
     if errors:
         payload["errors"] = errors
+        fields["code"] = errors[0]["extensions"]["code"]
     headers = {"X-Request-Id": request_id, **verdict.headers}
     if status == Code.SERVICE_UNAVAILABLE.http_status:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

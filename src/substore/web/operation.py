@@ -48,8 +48,9 @@ class RequestError(Exception):
 class Operation:
     query: str
     variables: dict[str, Any] | None
-    name: str | None
+    name: str | None  # the operationName given, if any
     kind: OperationType
+    label: str  # the operation's own name, else its kind: for logs and metrics
 
 
 async def read_operation(request: Request, max_body_bytes: int) -> Operation:
@@ -117,7 +118,8 @@ async def _operation(body: Any) -> Operation:
         raise RequestError(Code.BAD_REQUEST, '"operationName" must be a string.')
     selected = await _selected(body["query"], name or None)
     _check_variables(selected, variables or {})
-    return Operation(body["query"], variables, name or None, selected.operation)
+    label = selected.name.value if selected.name else selected.operation.value
+    return Operation(body["query"], variables, name or None, selected.operation, label)
 
 
 _SELECTED: Lru[tuple[str, str | None], OperationDefinitionNode] = Lru()

@@ -23,6 +23,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from substore.config import Settings
+from substore.web.observe import use_json_access_log
 
 
 class DeadlineH11Protocol(H11Protocol):
@@ -85,6 +86,16 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+def _log_to_stderr() -> None:
+    """substore's own lines (outages, refusals, tracebacks of real bugs) beside uvicorn's."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    own = logging.getLogger("substore")
+    own.addHandler(handler)
+    own.setLevel(logging.INFO)
+    own.propagate = False
+
+
 def raise_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
@@ -103,7 +114,11 @@ def run(app: Any, settings: Settings, host: str, port: int) -> None:
         log_level="info",
         http=protocol,
         limit_concurrency=settings.max_connections,
+        access_log=settings.log_format == "text",
     )
+    _log_to_stderr()
+    if settings.log_format == "json":
+        use_json_access_log()
     # After uvicorn has configured logging, which would otherwise replace the filter.
     repeats = RepeatFilter()
     for name in ("asyncio", "uvicorn.error", "substore.web", "substore.database"):
