@@ -148,3 +148,19 @@ async def test_migrate_says_what_it_did(server_url):
         first = substore("migrate", url=url)
         assert first.returncode == 0
         assert "migrated the database schema from nothing to " in first.stdout
+
+
+def test_a_fresh_data_dir_and_bad_settings_are_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "SUBSTORE_DATABASE_URL"}
+    fresh = {**env, "SUBSTORE_DATA_DIR": str(tmp_path / "store")}
+    run = [sys.executable, "-m", "substore.cli"]
+    listed = subprocess.run([*run, "accounts", "list"], env=fresh, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert "no accounts yet" in listed.stdout and "Traceback" not in listed.stderr
+    bad = {**env, "SUBSTORE_DATABASE_URL": "mysql://nope"}
+    done = subprocess.run([*run, "accounts", "list"], env=bad, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith("substore: error: bad setting: SUBSTORE_DATABASE_URL")
+    assert done.stderr.count("\n") == 1
+    usage = subprocess.run([*run, "keys", "revoke"], env=env, capture_output=True, text=True)
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr  # argparse: usage
