@@ -165,3 +165,34 @@ def test_json_access_log_and_metrics(fresh_database):
     assert 'substore_import_rows_total{status="FAILED"} 1.0' in scraped
     assert "substore_request_seconds_bucket" in scraped
     assert "substore_db_connections_in_use" in scraped
+
+
+def test_metrics_add_up_across_server_processes(fresh_database, tmp_path):
+    """With PROMETHEUS_MULTIPROC_DIR, /metrics of one process counts every process's
+    requests (as behind several workers)."""
+    env = {
+        **os.environ,
+        "SUBSTORE_DATABASE_URL": fresh_database,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+    }
+    ports, procs = [free_port(), free_port()], []
+    try:
+        for port in ports:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "substore.cli", "serve", "--port", str(port)],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            wait_until_healthy(f"http://127.0.0.1:{port}/healthz")
+        for port, count in zip(ports, (2, 3), strict=True):
+            for _ in range(count):
+                httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ account { id } }"})
+        scraped = httpx.get(f"http://127.0.0.1:{ports[0]}/metrics").text
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=20)
+    assert 'substore_requests_total{operation="query",status="401"} 5.0' in scraped
