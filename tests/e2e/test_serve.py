@@ -40,17 +40,21 @@ def _with_database(admin, name: str) -> Iterator[str]:
     asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
+def serve(port: int, env: dict[str, str], **streams: int) -> subprocess.Popen:
+    """`substore serve` on `port`; its output piped as text unless `streams` say otherwise."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "substore.cli", "serve", "--port", str(port)],
+        env=env,
+        text=True,
+        **{"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **streams},
+    )
+
+
 @pytest.fixture
 def server(fresh_database: str) -> Iterator[tuple[str, str]]:
     port = free_port()
     env = {**os.environ, "SUBSTORE_DATABASE_URL": fresh_database, "SUBSTORE_DEFAULT_REGION": "GB"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "substore.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    proc = serve(port, env, stderr=subprocess.DEVNULL)
     try:
         banner = [proc.stdout.readline() for _ in range(4)]
         key = json.loads(banner[3])["Authorization"].removeprefix("Bearer ")
@@ -92,12 +96,7 @@ def test_stopping_serve_stops_its_embedded_postgres(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "SUBSTORE_DATABASE_URL"}
     env["SUBSTORE_DATA_DIR"] = str(tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "substore.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = serve(port, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}/healthz", seconds=60)
         assert _postgres_serving(tmp_path)
@@ -121,13 +120,7 @@ def _postgres_serving(data_dir) -> bool:
 def test_json_access_log_and_metrics(fresh_database):
     port = free_port()
     env = {**os.environ, "SUBSTORE_DATABASE_URL": fresh_database, "SUBSTORE_LOG_FORMAT": "json"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "substore.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = serve(port, env)
     url = f"http://127.0.0.1:{port}"
     try:
         key = json.loads([proc.stdout.readline() for _ in range(4)][3])["Authorization"][7:]
@@ -178,14 +171,7 @@ def test_metrics_add_up_across_server_processes(fresh_database, tmp_path):
     ports, procs = [free_port(), free_port()], []
     try:
         for port in ports:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "substore.cli", "serve", "--port", str(port)],
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+            procs.append(serve(port, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             wait_until_healthy(f"http://127.0.0.1:{port}/healthz")
         for port, count in zip(ports, (2, 3), strict=True):
             for _ in range(count):
