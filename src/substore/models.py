@@ -99,6 +99,8 @@ class Subscriber(SQLModel, table=True):
         sa.UniqueConstraint("account_id", "e164_number"),
         # Keyset paging: WHERE account_id = ? AND (created_at, id) > (?, ?) ORDER BY ...
         sa.Index(None, "account_id", "created_at", "id"),
+        # The same for a sync by change time: ORDER BY updated_at, id.
+        sa.Index(None, "account_id", "updated_at", "id"),
         sa.CheckConstraint("status IN ('SUBSCRIBED', 'UNSUBSCRIBED')", name="status"),
     )
 

@@ -179,3 +179,50 @@ async def test_typenames(api):
         "account": {"__typename": "Account"},
         "subscribers": {"__typename": "SubscriberConnection"},
     }
+
+
+# --- a sync by change time ------------------------------------------------------------
+
+SYNC = """query($after: String, $since: DateTime) {
+  subscribers(first: 2, after: $after, orderBy: UPDATED_AT, filter: {updatedAfter: $since}) {
+    pageInfo { hasNextPage endCursor } edges { node { e164Number updatedAt } } } }"""
+
+
+async def _rename(api, number: str, name: str) -> None:
+    mutation = """mutation($n: PhoneNumber, $name: String) {
+      createSubscriber(input: {number: $n, firstName: $name}) { created } }"""
+    await api.data(mutation, n=number, name=name)
+
+
+async def test_a_sync_by_change_time_sees_every_change_once(api):
+    from datetime import UTC, datetime
+
+    since = datetime.now(UTC).isoformat()
+    numbers = [f"+1201555{n:04d}" for n in range(600, 605)]
+    for number in numbers:
+        await _rename(api, number, "v1")
+    seen, after = [], None
+    while True:
+        page = (await api.data(SYNC, after=after, since=since))["subscribers"]
+        seen += [e["node"]["e164Number"] for e in page["edges"]]
+        if len(seen) == 2:  # while the sync pages: a row it saw, and one it has not
+            await _rename(api, numbers[0], "v2")
+            await _rename(api, numbers[3], "v2")
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == [*numbers[:3], numbers[4], numbers[0], numbers[3]]
+
+
+async def test_each_ordering_has_its_own_cursors_and_ranges(api):
+    await _rename(api, "+12015550610", "a")
+    await _rename(api, "+12015550611", "b")
+    query = "query($o: SubscriberOrder!) { subscribers(first: 1, orderBy: $o) { pageInfo { endCursor } } }"
+    created = (await api.data(query, o="CREATED_AT"))["subscribers"]["pageInfo"]["endCursor"]
+    body = await api.gql(SYNC, after=created)
+    assert body["errors"][0]["extensions"]["code"] == "PARAMETER_INVALID"
+    assert body["errors"][0]["extensions"]["field"] == ["after"]
+    bad_range = """{ subscribers(filter: {updatedAfter: "2026-02-01T00:00:00Z",
+      updatedBefore: "2026-01-01T00:00:00Z"}) { totalCount } }"""
+    body = await api.gql(bad_range)
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_DATE_RANGE"

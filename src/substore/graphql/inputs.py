@@ -99,6 +99,8 @@ class SubscriberFilter:
     number_type: NumberType | None = None  # type: ignore[valid-type]
     created_after: datetime | None = None
     created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
     can_message_at: datetime | None = strawberry.field(
         default=None,
         description="Only subscribers that may be messaged at this moment (subscribed, "
@@ -113,6 +115,8 @@ class SubscriberFilter:
             number_type=self.number_type.value if self.number_type else None,
             created_after=as_utc(self.created_after),
             created_before=as_utc(self.created_before),
+            updated_after=as_utc(self.updated_after),
+            updated_before=as_utc(self.updated_before),
             can_message_at=as_utc(self.can_message_at),
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -53,19 +54,39 @@ def _subscriber_pk(global_id: str) -> int | None:
 # --- cursors -------------------------------------------------------------------------
 
 
-def encode_cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
+@strawberry.enum(description="The order of a subscribers page (each has its own cursors).")
+class SubscriberOrder(Enum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+# A cursor names its ordering: "u" for updatedAt. Cursors given out before orderings
+# existed carry no letter and are createdAt ones.
+_CURSOR_TAGS = {SubscriberOrder.CREATED_AT: "", SubscriberOrder.UPDATED_AT: "u|"}
+
+
+def encode_cursor(row: Any, order: SubscriberOrder = SubscriberOrder.CREATED_AT) -> str:
+    stamp = getattr(row, order.value).isoformat()
+    return base64.urlsafe_b64encode(f"{_CURSOR_TAGS[order]}{stamp}|{row.id}".encode()).decode()
+
+
+def decode_cursor(
+    cursor: str, order: SubscriberOrder = SubscriberOrder.CREATED_AT
+) -> tuple[datetime, int]:
     try:
-        stamp, _, digits = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        tagged = text.startswith(_CURSOR_TAGS[SubscriberOrder.UPDATED_AT])
+        if tagged != (order is SubscriberOrder.UPDATED_AT):
+            raise ValueError("a cursor of the other ordering")
+        stamp, _, digits = text.removeprefix(_CURSOR_TAGS[order]).partition("|")
         at, pk = datetime.fromisoformat(stamp), int(digits)
     except ValueError:  # binascii.Error and UnicodeError are ValueErrors too
         at, pk = None, 0
     if at is None or at.tzinfo is None or not 0 < pk <= t.MAX_PK:
         raise _problem(
-            ErrorCode.PARAMETER_INVALID, "after is not a cursor this API gave out.", "after"
+            ErrorCode.PARAMETER_INVALID,
+            "after is not a cursor this API gave out for this orderBy.",
+            "after",
         )
     return at, pk
 
@@ -111,16 +132,20 @@ class Query:
             row = pk and await ctx.db(services.get_subscriber, ctx.account, pk)
         return t.Subscriber.of(row) if row else None
 
-    @strawberry.field(description="Subscribers, oldest first, in pages of at most 500.")
+    @strawberry.field(
+        description="Subscribers in pages of at most 500: oldest first, or least recently "
+        "changed first with orderBy: UPDATED_AT (a sync: see the README)."
+    )
     async def subscribers(
         self,
         info: Info,
         first: int | None = 50,
         after: str | None = None,
         filter: SubscriberFilter | None = None,
+        order_by: SubscriberOrder = SubscriberOrder.CREATED_AT,
     ) -> SubscriberConnection:
         where = (filter or SubscriberFilter()).to_service()
-        cursor = decode_cursor(after) if after else None
+        cursor = decode_cursor(after, order_by) if after else None
         ctx = info.context
         try:
             page = await ctx.db(
@@ -129,11 +154,13 @@ class Query:
                 where,
                 first=50 if first is None else first,
                 after=cursor,
+                order=order_by.value,
             )
         except SubstoreError as error:
             raise query_error(error.user_error) from None
         edges = [
-            t.SubscriberEdge(node=t.Subscriber.of(r), cursor=encode_cursor(r)) for r in page.rows
+            t.SubscriberEdge(node=t.Subscriber.of(r), cursor=encode_cursor(r, order_by))
+            for r in page.rows
         ]
         return SubscriberConnection(
             edges=edges,

@@ -73,6 +73,8 @@ class SubscriberFilter:
     number_type: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
     # Only subscribers that may be messaged at this moment, given the quiet hours.
     can_message_at: datetime | None = None
     quiet_hours: tuple[time, time] | None = None
@@ -122,6 +124,9 @@ async def _one(conn: AsyncConnection, account_id: int, where: Any) -> Record | N
     return (await conn.execute(statement)).first()
 
 
+ORDERS = ("created_at", "updated_at")
+
+
 async def page_subscribers(
     conn: AsyncConnection,
     account_id: int,
@@ -129,14 +134,15 @@ async def page_subscribers(
     *,
     first: int,
     after: tuple[datetime, int] | None = None,
+    order: str = "created_at",
 ) -> list[Record]:
-    """Up to `first` subscribers in (created_at, id) order, strictly after the cursor."""
+    """Up to `first` subscribers in (`order`, id) order, strictly after the cursor; each
+    order has an index that starts with account_id."""
+    column = subscribers.c[order]
     statement = sa.select(subscribers).where(*_conditions(account_id, filter))
     if after is not None:
-        statement = statement.where(
-            sa.tuple_(subscribers.c.created_at, subscribers.c.id) > sa.tuple_(*after)
-        )
-    statement = statement.order_by(subscribers.c.created_at, subscribers.c.id).limit(first)
+        statement = statement.where(sa.tuple_(column, subscribers.c.id) > sa.tuple_(*after))
+    statement = statement.order_by(column, subscribers.c.id).limit(first)
     return list(await conn.execute(statement))
 
 
@@ -162,6 +168,10 @@ def _conditions(account_id: int, f: SubscriberFilter) -> list[Any]:
         conditions.append(c.created_at > f.created_after)
     if f.created_before is not None:
         conditions.append(c.created_at < f.created_before)
+    if f.updated_after is not None:
+        conditions.append(c.updated_at > f.updated_after)
+    if f.updated_before is not None:
+        conditions.append(c.updated_at < f.updated_before)
     if f.can_message_at is not None:
         conditions.append(_may_message(f.can_message_at, f.quiet_hours or (time(), time())))
     return conditions

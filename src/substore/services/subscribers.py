@@ -203,11 +203,14 @@ async def page_subscribers(
     *,
     first: int,
     after: tuple[Any, int] | None = None,
+    order: str = "created_at",
 ) -> Page:
-    """Up to `first` subscribers after the (created_at, id) cursor, oldest first."""
+    """Up to `first` subscribers after the (`order`, id) cursor, oldest first."""
     _check_page(where, first)
     where = with_quiet_hours(account, where)
-    rows = await repository.page_subscribers(conn, account.id, where, first=first + 1, after=after)
+    rows = await repository.page_subscribers(
+        conn, account.id, where, first=first + 1, after=after, order=order
+    )
     return Page(rows[:first], len(rows) > first)
 
 
@@ -219,12 +222,16 @@ def _check_page(where: SubscriberFilter, first: int) -> None:
             f"countryCode is a country calling code from 1 to {MAX_COUNTRY_CODE} (e.g. 44).",
             field=("filter", "countryCode"),
         )
-    if where.created_after and where.created_before and where.created_after >= where.created_before:
-        raise ValidationError(
-            "createdAfter must be earlier than createdBefore.",
-            field=("filter", "createdAfter"),
-            code=ErrorCode.INVALID_DATE_RANGE,
-        )
+    for name, after, before in (
+        ("created", where.created_after, where.created_before),
+        ("updated", where.updated_after, where.updated_before),
+    ):
+        if after and before and after >= before:
+            raise ValidationError(
+                f"{name}After must be earlier than {name}Before.",
+                field=("filter", f"{name}After"),
+                code=ErrorCode.INVALID_DATE_RANGE,
+            )
 
 
 # --- many subscribers ----------------------------------------------------------------
