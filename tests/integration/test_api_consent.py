@@ -281,3 +281,55 @@ async def test_an_opt_out_earlier_in_the_same_batch_sticks_too(api):
     assert payload["results"][1]["warnings"][0]["reason"] == "OPTED_OUT"
     body = await api.data('{ subscriber(number: "2015550160") { status firstName } }')
     assert body["subscriber"] == {"status": "UNSUBSCRIBED", "firstName": "Later"}
+
+
+# --- deleting keeps the consent question answered ---------------------------------------
+
+DELETE_MANY = """mutation($ids: [ID!]!, $forget: Boolean) {
+  deleteSubscribers(ids: $ids, forgetOptOut: $forget) {
+    deletedCount results { id deleted userErrors { code field message } } } }"""
+DELETE_ONE = """mutation($id: ID!, $forget: Boolean) {
+  deleteSubscriber(id: $id, forgetOptOut: $forget) { deletedSubscriberId userErrors { code } } }"""
+
+
+async def test_deleting_many_answers_per_id_in_order_without_leaking(api, other_api):
+    kept = (await create(api))["subscriber"]["id"]
+    theirs = (await other_api.data(CREATE, input={"number": "+12015550188"}))["createSubscriber"]
+    other_id = theirs["subscriber"]["id"]
+    ids = [kept, "garbage", other_id, kept]
+    body = (await api.data(DELETE_MANY, ids=ids))["deleteSubscribers"]
+    assert body["deletedCount"] == 1
+    assert [(r["id"], r["deleted"]) for r in body["results"]] == [
+        (kept, True),
+        ("garbage", False),
+        (other_id, False),
+        (kept, True),  # the same id twice: the same answer
+    ]
+    codes = {r["userErrors"][0]["code"] for r in body["results"] if not r["deleted"]}
+    assert codes == {"RECORD_NOT_FOUND"}
+    messages = [r["userErrors"][0]["message"] for r in body["results"][1:3]]
+    assert "other" not in " ".join(messages)  # nothing says the id exists elsewhere
+    still = await other_api.data('{ subscriber(number: "+12015550188") { id } }')
+    assert still["subscriber"]["id"] == other_id
+
+
+async def test_a_deleted_opt_out_stays_suppressed_unless_forgotten(api):
+    out = await opted_out(api)
+    body = await api.data(DELETE_ONE, id=out["id"])
+    assert body["deleteSubscriber"]["deletedSubscriberId"] == out["id"]
+    entry = (await api.data(f'{{ subscriber(number: "{NUMBER}") {{ {FIELDS} }} }}'))["subscriber"]
+    assert (entry["status"], entry["firstName"]) == ("UNSUBSCRIBED", None)  # profile gone
+    rows = [{"number": NUMBER, "status": "SUBSCRIBED", "firstName": "Re-import"}]
+    imported = (await api.data(IMPORT, rows=rows))["importSubscribers"]
+    assert imported["keptOptedOutCount"] == 1  # a later import cannot subscribe it
+    erased = await api.data(DELETE_MANY, ids=[out["id"]], forget=True)
+    assert erased["deleteSubscribers"]["deletedCount"] == 1
+    gone = await api.data(f'{{ subscriber(number: "{NUMBER}") {{ id }} }}')
+    assert gone["subscriber"] is None
+    again = (await api.data(IMPORT, rows=rows))["importSubscribers"]
+    assert again["createdCount"] == 1  # forgotten: the number starts afresh
+
+
+async def test_more_than_1000_ids_is_refused(api):
+    body = await api.gql(DELETE_MANY, ids=["x"] * 1001)
+    assert body["errors"][0]["extensions"]["code"] == "PARAMETER_TOO_LONG"

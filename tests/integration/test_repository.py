@@ -144,8 +144,8 @@ async def test_update_and_delete_are_account_scoped(conn, account, other_account
         await repository.update_subscriber(conn, other_account.id, a.id, write("2015550161"))
         is None
     )
-    assert await repository.delete_subscriber(conn, other_account.id, a.id) is None
-    assert (await repository.delete_subscriber(conn, account.id, a.id)).id == a.id
+    assert await repository.delete_subscribers(conn, other_account.id, [a.id], False) == set()
+    assert await repository.delete_subscribers(conn, account.id, [a.id], False) == {a.id}
     assert await repository.get_subscriber(conn, account.id, a.id) is None
 
 

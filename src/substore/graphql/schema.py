@@ -242,16 +242,56 @@ class Mutation:
             warnings=t.user_errors(result.warnings),
         )
 
-    @strawberry.mutation(permission_classes=[CanWrite])
-    async def delete_subscriber(self, info: Info, id: strawberry.ID) -> t.DeleteSubscriberPayload:
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Delete a subscriber. One who opted out stays as a suppression entry "
+        "(number kept, UNSUBSCRIBED, profile cleared) unless forgetOptOut: true.",
+    )
+    async def delete_subscriber(
+        self, info: Info, id: strawberry.ID, forget_opt_out: bool | None = False
+    ) -> t.DeleteSubscriberPayload:
         ctx = info.context
         try:
-            await ctx.db(services.delete_subscriber, ctx.account, _subscriber_pk(id) or 0, id)
+            await ctx.db(
+                services.delete_subscriber,
+                ctx.account,
+                _subscriber_pk(id),
+                id,
+                bool(forget_opt_out),
+            )
         except SubstoreError as error:
             return t.DeleteSubscriberPayload(
                 deleted_subscriber_id=None, user_errors=[t.UserError.of(error.user_error)]
             )
         return t.DeleteSubscriberPayload(deleted_subscriber_id=id, user_errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Delete up to 1000 subscribers in one statement; as deleteSubscriber "
+        "for those who opted out.",
+    )
+    async def delete_subscribers(
+        self, info: Info, ids: list[strawberry.ID], forget_opt_out: bool | None = False
+    ) -> t.DeleteSubscribersPayload:
+        ctx = info.context
+        pks = [_subscriber_pk(i) for i in ids]
+        try:
+            deleted = await ctx.db(
+                services.delete_subscribers, ctx.account, pks, bool(forget_opt_out)
+            )
+        except SubstoreError as error:
+            raise query_error(error.user_error) from None
+        results = [
+            t.DeleteSubscriberResult(
+                id=given,
+                deleted=done,
+                # The same answer for unknown, malformed and other accounts' ids.
+                user_errors=[] if done else [t.UserError.of(services.not_found(given).user_error)],
+            )
+            for given, done in zip(ids, deleted, strict=True)
+        ]
+        count = len({pk for pk, done in zip(pks, deleted, strict=True) if done})
+        return t.DeleteSubscribersPayload(deleted_count=count, results=results)
 
     @strawberry.mutation(permission_classes=[CanWrite])
     async def update_account(self, info: Info, input: AccountInput) -> t.UpdateAccountPayload:

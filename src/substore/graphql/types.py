@@ -223,6 +223,21 @@ class DeleteSubscriberPayload:
 
 
 @strawberry.type
+class DeleteSubscriberResult:
+    id: strawberry.ID
+    deleted: bool
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class DeleteSubscribersPayload:
+    deleted_count: int
+    results: list[DeleteSubscriberResult] = strawberry.field(
+        description="One result per id, in the order given."
+    )
+
+
+@strawberry.type
 class UpdateAccountPayload:
     account: Account | None
     user_errors: list[UserError]

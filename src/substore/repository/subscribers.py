@@ -83,15 +83,36 @@ class SubscriberFilter:
 # --- subscribers: writes -------------------------------------------------------------
 
 
-async def delete_subscriber(
-    conn: AsyncConnection, account_id: int, subscriber_id: int
-) -> Record | None:
-    statement = (
-        subscribers.delete()
-        .where(subscribers.c.account_id == account_id, subscribers.c.id == subscriber_id)
-        .returning(*subscribers.c)
+async def delete_subscribers(
+    conn: AsyncConnection, account_id: int, ids: Sequence[int], forget_opt_out: bool
+) -> set[int]:
+    """Delete the account's subscribers among `ids`, in one statement; the ids it found.
+
+    An opted-out subscriber is not removed unless `forget_opt_out`: its profile is cleared
+    and its number stays, UNSUBSCRIBED, as a suppression entry, so that no later import can
+    subscribe it again. The status is read under each row's lock, so an opt-out racing the
+    delete is never lost.
+    """
+    statement = sa.text(
+        """WITH target AS (SELECT unnest(CAST(:ids AS bigint[])) AS id),
+gone AS (
+  DELETE FROM subscribers s USING target t
+  WHERE s.account_id = :account_id AND s.id = t.id
+    AND (CAST(:forget AS boolean) OR s.status <> 'UNSUBSCRIBED')
+  RETURNING s.id
+),
+kept AS (
+  UPDATE subscribers s SET first_name = NULL, last_name = NULL, email = NULL,
+    attributes = '{}'::jsonb, updated_at = now()
+  FROM target t
+  WHERE s.account_id = :account_id AND s.id = t.id
+    AND NOT CAST(:forget AS boolean) AND s.status = 'UNSUBSCRIBED'
+  RETURNING s.id
+)
+SELECT id FROM gone UNION ALL SELECT id FROM kept"""
     )
-    return (await conn.execute(statement)).first()
+    params = {"ids": list(ids), "account_id": account_id, "forget": forget_opt_out}
+    return {row.id for row in await conn.execute(statement, params)}
 
 
 # --- subscribers: reads --------------------------------------------------------------

@@ -110,7 +110,7 @@ async def update_subscriber(
             conn, account.id, subscriber_id, row, by_api(actor)
         )
         if found is None:
-            raise _not_found(label or subscriber_id)
+            raise not_found(label or subscriber_id)
     except SubstoreError as error:
         return SaveResult(user_errors=[_input_path(error.user_error)])
     warnings += kept_opted_out(row, found.status, found.e164_number)
@@ -129,16 +129,44 @@ def _input_path(error: UserError) -> UserError:
     return error if error.field[:1] in (("input",), ("id",)) else error.under("input")
 
 
+MAX_DELETE = 1000
+
+
+async def delete_subscribers(
+    conn: AsyncConnection,
+    account: Record,
+    ids: Sequence[int | None],
+    forget_opt_out: bool = False,
+) -> list[bool]:
+    """Delete subscribers by id (None: an id that could not be read); whether each was.
+
+    One statement for them all. An opted-out subscriber stays as a suppression entry
+    unless `forget_opt_out` (an erasure request): see repository.delete_subscribers.
+    """
+    if len(ids) > MAX_DELETE:
+        raise ValidationError(
+            f"{len(ids)} ids is more than {MAX_DELETE} a call: split them.",
+            field=("ids",),
+            code=ErrorCode.PARAMETER_TOO_LONG,
+        )
+    known = [i for i in ids if i is not None]
+    found = await repository.delete_subscribers(conn, account.id, known, forget_opt_out)
+    return [i is not None and i in found for i in ids]
+
+
 async def delete_subscriber(
-    conn: AsyncConnection, account: Record, subscriber_id: int, label: str | None = None
-) -> Record:
-    found = await repository.delete_subscriber(conn, account.id, subscriber_id)
-    if found is None:
-        raise _not_found(label or subscriber_id)
-    return found
+    conn: AsyncConnection,
+    account: Record,
+    subscriber_id: int | None,
+    label: str | None = None,
+    forget_opt_out: bool = False,
+) -> None:
+    [deleted] = await delete_subscribers(conn, account, [subscriber_id], forget_opt_out)
+    if not deleted:
+        raise not_found(label or subscriber_id or 0)
 
 
-def _not_found(label: str | int) -> NotFoundError:
+def not_found(label: str | int) -> NotFoundError:
     shown = repr(label) if isinstance(label, str) else label
     return NotFoundError(f"no subscriber with id {shown} in this account.", field=("id",))
 
