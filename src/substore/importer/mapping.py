@@ -28,8 +28,9 @@ SYNONYMS = {
     "consentedAt": ("consentedat", "consentdate", "consenttime", "optindate", "optedinat"),
     "consentSource": ("consentsource", "optinsource"),
     "defaultRegion": ("country", "countrycode", "countryname", "region", "defaultregion"),
+    "attributes": ("attributes",),  # a JSON object, as `substore export` writes it
 }  # fmt: skip
-FIELDS = (*SYNONYMS, "attributes")
+FIELDS = tuple(SYNONYMS)
 STATUSES = ("SUBSCRIBED", "UNSUBSCRIBED")
 _KEYPAD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "22233344455566677778889999")
 
@@ -94,7 +95,7 @@ class Mapping:
             if name.startswith("attributes."):
                 data.setdefault("attributes", {})[name.split(".", 1)[1]] = value
             elif name == "attributes":
-                data["attributes"] = value if isinstance(value, dict) else _text(value)
+                data["attributes"] = _object(value)
             elif name in ("number", "e164Number"):
                 data[name] = _phone(value)
             else:
@@ -142,6 +143,17 @@ def _is_time(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _object(value: Any) -> Any:
+    """A JSON object written in a cell becomes one; anything else goes for the server to
+    refuse with a message."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _present(value: Any) -> bool:

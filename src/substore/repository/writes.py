@@ -102,13 +102,17 @@ def _upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     columns = (*KEY_COLUMNS, *provided)
     arrays = _arrays(columns)
     status = "COALESCE(i.status, 'SUBSCRIBED')" if "status" in provided else "'SUBSCRIBED'"
-    source = "COALESCE(i.consent_source, :source)" if "consent_source" in provided else ":source"
+    # A new row's consentSource: the caller's as given, else the statement's (api,
+    # import) where the row is subscribed.
+    default = f"CASE WHEN {status} = 'SUBSCRIBED' THEN CAST(:source AS text) END"
     unsubscribed = f"CASE WHEN {status} = 'UNSUBSCRIBED' THEN"
     values = {
         **{c: f"i.{c}" for c in (*KEY_COLUMNS, *provided)},
         "status": status,
         "consented_at": "i.consented_at" if "consented_at" in provided else "NULL",
-        "consent_source": f"CASE WHEN {status} = 'SUBSCRIBED' THEN {source} END",
+        "consent_source": (
+            f"COALESCE(i.consent_source, {default})" if "consent_source" in provided else default
+        ),
         "unsubscribed_at": f"{unsubscribed} CAST(:at AS timestamptz) END",
         "unsubscribe_source": f"{unsubscribed} CAST(:source AS text) END",
         "status_changed_at": "CAST(:at AS timestamptz)",
