@@ -40,6 +40,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/upsert.py
 	$(BIN)/python bench/lookup.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) .substore .pytest_cache .hypothesis
