@@ -88,6 +88,8 @@ def _valid_profile(
     profile: dict[str, Any], drop_invalid: bool
 ) -> tuple[dict[str, Any], list[UserError]]:
     """The validated profile; with `drop_invalid`, without the fields that are not valid."""
+    if not drop_invalid:  # nearly every row: no copy, no loop
+        return validate_profile(profile), []
     given, dropped = dict(profile), []
     while True:
         try:
@@ -95,7 +97,7 @@ def _valid_profile(
         except ValidationError as error:
             problem = error.user_error
             name = _snake(problem.field[0]) if problem.field else ""
-            if not drop_invalid or name not in given:
+            if name not in given:
                 raise
             del given[name]
             message = f"{problem.message} The row was stored without {problem.field[0]}."
@@ -146,15 +148,30 @@ def _check_consent(clean: dict[str, Any]) -> None:
     if clean.get("consented_at") is None:
         clean.pop("consented_at", None)
         return
-    moment = clean["consented_at"]
-    if moment.tzinfo is None:
-        moment = clean["consented_at"] = moment.replace(tzinfo=UTC)
+    clean["consented_at"] = not_in_future(
+        clean["consented_at"], "consentedAt", "give the time consent was given"
+    )
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A time without a zone is read as UTC (as PostGraphile and Hasura read it), so that
+    it compares with zoned times instead of failing."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def not_in_future(moment: datetime, field_name: str, advice: str) -> datetime:
+    """`moment` (in UTC if it has no zone), unless it is later than now: evidence of
+    something that happened. A clock a minute ahead is not the future."""
+    moment = as_utc(moment)
     if moment > datetime.now(UTC) + CLOCK_SKEW:
         raise ValidationError(
-            f"consentedAt {moment.isoformat()} is in the future: give the time consent "
-            "was given (a time without a zone is read as UTC).",
-            field=("consentedAt",),
+            f"{field_name} {moment.isoformat()} is in the future: {advice} "
+            "(a time without a zone is read as UTC).",
+            field=(field_name,),
         )
+    return moment
 
 
 def _text(value: Any, name: str) -> str | None:

@@ -7,7 +7,7 @@ an explicit null arrives as None and clears the stored value.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -113,20 +113,12 @@ class SubscriberFilter:
             country_code=self.country_code,
             status=self.status.value if self.status else None,
             number_type=self.number_type.value if self.number_type else None,
-            created_after=as_utc(self.created_after),
-            created_before=as_utc(self.created_before),
-            updated_after=as_utc(self.updated_after),
-            updated_before=as_utc(self.updated_before),
-            can_message_at=as_utc(self.can_message_at),
+            created_after=services.as_utc(self.created_after),
+            created_before=services.as_utc(self.created_before),
+            updated_after=services.as_utc(self.updated_after),
+            updated_before=services.as_utc(self.updated_before),
+            can_message_at=services.as_utc(self.can_message_at),
         )
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """A time without a zone is read as UTC (as PostGraphile and Hasura read it), so
-    that it compares with zoned times instead of failing."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 @strawberry.input(description="Omitted fields keep their value.")

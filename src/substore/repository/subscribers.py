@@ -145,9 +145,6 @@ async def _one(conn: AsyncConnection, account_id: int, where: Any) -> Record | N
     return (await conn.execute(statement)).first()
 
 
-ORDERS = ("created_at", "updated_at")
-
-
 async def page_subscribers(
     conn: AsyncConnection,
     account_id: int,

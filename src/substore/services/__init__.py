@@ -4,6 +4,7 @@ Each function takes the caller's connection (the caller owns the transaction) an
 caller's account; expected problems come back as `UserError` data, not exceptions.
 """
 
+from substore.preparation import as_utc
 from substore.repository import PROFILE_COLUMNS
 from substore.services.accounts import (
     AccountChanges,
@@ -61,6 +62,7 @@ __all__ = [
     "SaveResult",
     "SubscriberFilter",
     "SubscriberInput",
+    "as_utc",
     "by_api",
     "can_message",
     "consent_events",

@@ -11,7 +11,7 @@ from substore import phone, repository
 from substore.consent.keywords import InboundAction, keyword
 from substore.consent.quiet_hours import Permission, QuietHours, permission
 from substore.errors import SubstoreError, UserError, ValidationError
-from substore.preparation import CLOCK_SKEW, key_columns
+from substore.preparation import as_utc, key_columns, not_in_future
 from substore.repository import Provenance, Record, SubscriberWrite
 
 MAX_EVENTS_PAGE = 500
@@ -60,13 +60,9 @@ async def record_inbound_message(
 
 
 def _received(received_at: datetime | None) -> datetime:
-    now = datetime.now(UTC)
     if received_at is None:
-        return now
-    at = received_at if received_at.tzinfo else received_at.replace(tzinfo=UTC)
-    if at > now + CLOCK_SKEW:
-        raise ValidationError("receivedAt is in the future.", field=("receivedAt",))
-    return at
+        return datetime.now(UTC)
+    return not_in_future(received_at, "receivedAt", "give the time the message arrived")
 
 
 async def consent_events(
@@ -86,7 +82,6 @@ def quiet_hours(account: Record) -> QuietHours:
 
 
 def can_message(account: Record, subscriber: Record, at: datetime | None = None) -> Permission:
-    moment = at or datetime.now(UTC)
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = as_utc(at) or datetime.now(UTC)
     zones = subscriber.time_zones.split()
     return permission(subscriber.status, zones, quiet_hours(account), moment)
