@@ -6,17 +6,15 @@ Info (not the typed one of context.py, which imports types.py).
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 
 from substore import models, services
 from substore.consent.quiet_hours import BlockReason
-from substore.errors import ErrorCode, SubstoreError
-from substore.graphql.paging import PageInfo
+from substore.errors import SubstoreError
+from substore.graphql.paging import PageInfo, bad_cursor, query_error, seal, unseal
 
 ConsentAction = strawberry.enum(models.ConsentAction, name="ConsentAction")
 MessageBlockReason = strawberry.enum(BlockReason, name="MessageBlockReason")
@@ -61,22 +59,16 @@ class QuietHours:
 
 
 def _cursor(event_id: int) -> str:
-    return base64.urlsafe_b64encode(f"ConsentEvent:{event_id}".encode()).decode()
+    return seal(f"ConsentEvent:{event_id}")
 
 
 def _after(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    try:
-        kind, _, digits = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        event_id = int(digits) if digits.isascii() and digits.isdigit() else -1
-    except ValueError:
-        event_id = -1
+    kind, _, digits = unseal(cursor).partition(":")
+    event_id = int(digits) if digits.isascii() and digits.isdigit() else -1
     if kind != "ConsentEvent" or not 0 <= event_id < 2**63:
-        raise GraphQLError(
-            "after is not a cursor this API gave out.",
-            extensions={"code": str(ErrorCode.PARAMETER_INVALID), "field": ["after"]},
-        )
+        raise bad_cursor()
     return event_id
 
 
@@ -89,10 +81,7 @@ async def consent_events(
             services.consent_events, ctx.account, root.pk, first=first, after=_after(after)
         )
     except SubstoreError as error:
-        raise GraphQLError(
-            error.args[0],
-            extensions={"code": str(error.code), "field": list(error.user_error.field)},
-        ) from None
+        raise query_error(error.user_error) from None
     edges = [
         ConsentEventEdge(
             node=ConsentEvent(at=r.at, action=r.action, source=r.source, detail=r.detail),

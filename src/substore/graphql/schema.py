@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -21,17 +20,9 @@ from substore.graphql.documents import KnownDocuments
 from substore.graphql.imports import ImportSubscribersPayload, import_subscribers
 from substore.graphql.inbound import RecordInboundMessagePayload, record_inbound_message
 from substore.graphql.inputs import AccountInput, SubscriberFilter, SubscriberInput
-from substore.graphql.paging import PageInfo
+from substore.graphql.paging import PageInfo, bad_cursor, query_error, seal, unseal
 from substore.graphql.scalars import SCALARS, PhoneNumber
 from substore.graphql.validation import StorableStrings, ThreadedValidation
-
-
-def query_error(error: UserError) -> GraphQLError:
-    """An expected problem in a query (which has no userErrors field), as a GraphQL error."""
-    return GraphQLError(
-        error.message,
-        extensions={"code": str(error.code), "field": list(error.field), "reason": error.reason},
-    )
 
 
 def _problem(code: ErrorCode, message: str, *field: str) -> GraphQLError:
@@ -67,27 +58,24 @@ _CURSOR_TAGS = {SubscriberOrder.CREATED_AT: "", SubscriberOrder.UPDATED_AT: "u|"
 
 def encode_cursor(row: Any, order: SubscriberOrder = SubscriberOrder.CREATED_AT) -> str:
     stamp = getattr(row, order.value).isoformat()
-    return base64.urlsafe_b64encode(f"{_CURSOR_TAGS[order]}{stamp}|{row.id}".encode()).decode()
+    return seal(f"{_CURSOR_TAGS[order]}{stamp}|{row.id}")
 
 
 def decode_cursor(
     cursor: str, order: SubscriberOrder = SubscriberOrder.CREATED_AT
 ) -> tuple[datetime, int]:
+    text = unseal(cursor)
+    if text.startswith(_CURSOR_TAGS[SubscriberOrder.UPDATED_AT]) != (
+        order is SubscriberOrder.UPDATED_AT
+    ):
+        raise bad_cursor(" for this orderBy")
+    stamp, _, digits = text.removeprefix(_CURSOR_TAGS[order]).partition("|")
     try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        tagged = text.startswith(_CURSOR_TAGS[SubscriberOrder.UPDATED_AT])
-        if tagged != (order is SubscriberOrder.UPDATED_AT):
-            raise ValueError("a cursor of the other ordering")
-        stamp, _, digits = text.removeprefix(_CURSOR_TAGS[order]).partition("|")
         at, pk = datetime.fromisoformat(stamp), int(digits)
-    except ValueError:  # binascii.Error and UnicodeError are ValueErrors too
-        at, pk = None, 0
-    if at is None or at.tzinfo is None or not 0 < pk <= t.MAX_PK:
-        raise _problem(
-            ErrorCode.PARAMETER_INVALID,
-            "after is not a cursor this API gave out for this orderBy.",
-            "after",
-        )
+    except ValueError:
+        raise bad_cursor() from None
+    if at.tzinfo is None or not 0 < pk <= t.MAX_PK:
+        raise bad_cursor()
     return at, pk
 
 
