@@ -6,9 +6,7 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TextIO
 
 import pydantic
@@ -16,6 +14,7 @@ import pydantic
 from substore import commands, db, phone
 from substore.config import get_settings
 from substore.errors import ConfigError, PhoneNumberError, SubstoreError
+from substore.exporter import command as export_command
 from substore.importer import command as import_command
 
 
@@ -65,68 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_keys(sub)
     _add_schema(sub)
     import_command.add_command(sub)
-    _add_export(sub)
+    export_command.add_command(sub)
     return parser
-
-
-def _add_export(sub: argparse._SubParsersAction) -> None:
-    cmd = sub.add_parser(
-        "export",
-        help="write every matching subscriber to a CSV or JSON-lines file (importable)",
-    )
-    cmd.add_argument("file", type=Path)
-    cmd.add_argument("--url", default="http://127.0.0.1:8000/graphql")
-    cmd.add_argument(
-        "--token", default=os.environ.get("SUBSTORE_TOKEN"), help="default: SUBSTORE_TOKEN"
-    )
-    cmd.add_argument("--format", choices=["csv", "jsonl"], help="default: from FILE's suffix")
-    cmd.add_argument("--updated-after", help="only subscribers changed after this time")
-    cmd.add_argument(
-        "--filter",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="a SubscriberFilter field, e.g. status=SUBSCRIBED or regionCode=GB (repeatable)",
-    )
-    cmd.set_defaults(handler=_export)
-
-
-def _export(args: argparse.Namespace) -> int:
-    from substore import exporter
-
-    fmt = args.format or ("jsonl" if args.file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
-    try:
-        if not args.token:
-            raise exporter.ExportError("no API key: pass --token or set SUBSTORE_TOKEN")
-        job = exporter.ExportJob(
-            args.file, args.url, args.token, fmt, exporter.parse_filters(args.filter),
-            args.updated_after,
-        )  # fmt: skip
-        started = time.perf_counter()
-        count = _with_export_progress(job, exporter.export)
-    except exporter.ExportError as error:
-        print(f"substore export: error: {error}", file=sys.stderr)
-        return 2
-    seconds = time.perf_counter() - started
-    print(f"{count:,} subscribers in {seconds:.1f}s to {args.file}")
-    return 0
-
-
-def _with_export_progress(job, run) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    console = Console(stderr=True)
-    progress = Progress(
-        BarColumn(bar_width=20),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    )
-    with progress:
-        task = progress.add_task("export", total=None)
-        return run(job, lambda done, total: progress.update(task, completed=done, total=total))
 
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:

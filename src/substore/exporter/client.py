@@ -1,4 +1,4 @@
-"""`substore export`: every matching subscriber, through the API, to a CSV or JSON-lines file.
+"""The export client: every matching subscriber, through the API, to a CSV or JSON-lines file.
 
 Pages of 500 are fetched one after another and written as they come (flat memory), in
 the columns `substore import` reads: `number` (the raw number as submitted), `e164Number`
