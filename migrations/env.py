@@ -9,13 +9,18 @@ from sqlalchemy.engine import Connection
 
 from substore import db
 from substore.config import get_settings
-from substore.models import metadata
+from substore.models import compared_by_alembic, metadata
 
 config = context.config
 
 
 def _configure(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        compare_type=True,
+        include_object=compared_by_alembic,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.support import new_database
 
 from substore import db
-from substore.models import metadata
+from substore.models import UNCOMPARED_INDEXES, compared_by_alembic, metadata
 
 
 async def test_upgraded_database_matches_the_models(engine):
     def diff(sync_conn):
-        context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": compared_by_alembic}
+        context = MigrationContext.configure(sync_conn, opts=opts)
         return compare_metadata(context, metadata)
 
     async with engine.connect() as conn:
@@ -35,6 +36,18 @@ async def test_upgrade_creates_every_table_and_the_paging_index(engine):
         names, indexes = await conn.run_sync(tables)
     assert {"accounts", "api_keys", "subscribers", "alembic_version"} <= names
     assert "ix_subscribers_account_id_created_at_id" in indexes
+
+
+async def test_the_search_indexes_fold_case_and_compare_bytes(engine):
+    """The indexes alembic cannot compare, read back from the database."""
+    query = text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(:names)")
+    async with engine.connect() as conn:
+        rows = dict((await conn.execute(query, {"names": list(UNCOMPARED_INDEXES)})).all())
+    assert set(rows) == UNCOMPARED_INDEXES
+    for name, definition in rows.items():
+        field = name.removeprefix("ix_subscribers_search_")
+        key = field if field == "number" else f"lower({field})"
+        assert definition.endswith(f'(account_id, {key} COLLATE "C")'), definition
 
 
 @pytest.fixture

@@ -106,6 +106,12 @@ class SubscriberFilter:
         description="Only subscribers that may be messaged at this moment (subscribed, "
         "outside quiet hours in all their time zones).",
     )
+    search: str | None = strawberry.field(
+        default=None,
+        description='Words that begin the first name, last name or email ("jane smi"), '
+        'or part of the number in any spelling ("415 555", "+44 20 7946"); '
+        "case-insensitive.",
+    )
 
     def to_service(self) -> services.SubscriberFilter:
         return services.SubscriberFilter(
@@ -118,6 +124,7 @@ class SubscriberFilter:
             updated_after=services.as_utc(self.updated_after),
             updated_before=services.as_utc(self.updated_before),
             can_message_at=services.as_utc(self.can_message_at),
+            search=services.parse_search(self.search),
         )
 
 

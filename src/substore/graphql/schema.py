@@ -132,10 +132,10 @@ class Query:
         filter: SubscriberFilter | None = None,
         order_by: SubscriberOrder = SubscriberOrder.CREATED_AT,
     ) -> SubscriberConnection:
-        where = (filter or SubscriberFilter()).to_service()
         cursor = decode_cursor(after, order_by) if after else None
         ctx = info.context
         try:
+            where = (filter or SubscriberFilter()).to_service()
             page = await ctx.db(
                 services.page_subscribers,
                 ctx.account,

@@ -28,6 +28,7 @@ from substore.repository.subscribers import (
     get_subscriber_by_e164,
     get_subscribers,
     page_subscribers,
+    select_page,
 )
 from substore.repository.writes import update_subscriber, upsert_subscriber, upsert_subscribers
 
@@ -54,6 +55,7 @@ __all__ = [
     "page_events",
     "page_subscribers",
     "revoke_api_key",
+    "select_page",
     "update_account",
     "update_subscriber",
     "upsert_subscriber",

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.models import Subscriber
+from substore.search import Search
 
 subscribers = Subscriber.__table__
 
@@ -78,6 +79,7 @@ class SubscriberFilter:
     # Only subscribers that may be messaged at this moment, given the quiet hours.
     can_message_at: datetime | None = None
     quiet_hours: tuple[time, time] | None = None
+    search: Search | None = None
 
 
 # --- subscribers: writes -------------------------------------------------------------
@@ -154,14 +156,23 @@ async def page_subscribers(
     after: tuple[datetime, int] | None = None,
     order: str = "created_at",
 ) -> list[Record]:
-    """Up to `first` subscribers in (`order`, id) order, strictly after the cursor; each
-    order has an index that starts with account_id."""
+    """Up to `first` subscribers in (`order`, id) order, strictly after the cursor."""
+    return list(await conn.execute(select_page(account_id, filter, first, after, order)))
+
+
+def select_page(
+    account_id: int,
+    filter: SubscriberFilter,
+    first: int,
+    after: tuple[datetime, int] | None = None,
+    order: str = "created_at",
+) -> sa.Select[Any]:
+    """The page query; each order has an index that starts with account_id."""
     column = subscribers.c[order]
     statement = sa.select(subscribers).where(*_conditions(account_id, filter))
     if after is not None:
         statement = statement.where(sa.tuple_(column, subscribers.c.id) > sa.tuple_(*after))
-    statement = statement.order_by(column, subscribers.c.id).limit(first)
-    return list(await conn.execute(statement))
+    return statement.order_by(column, subscribers.c.id).limit(first)
 
 
 async def count_subscribers(
@@ -192,7 +203,44 @@ def _conditions(account_id: int, f: SubscriberFilter) -> list[Any]:
         conditions.append(c.updated_at < f.updated_before)
     if f.can_message_at is not None:
         conditions.append(_may_message(f.can_message_at, f.quiet_hours or (time(), time())))
+    if f.search is not None:
+        conditions.append(_matching(f.search))
     return conditions
+
+
+# Sorts after every character: a prefix p covers the strings from p up to p + _LAST.
+_LAST = "\U0010ffff"
+
+
+def _matching(search: Search) -> Any:
+    """The search as ranges of the search indexes (see models._search_indexes): each word
+    begins a name or the email, or the number begins with one of the prefixes."""
+    c = subscribers.c
+    if search.words:
+        return sa.and_(
+            *(
+                sa.or_(*(_begins_lower(col, w) for col in (c.first_name, c.last_name, c.email)))
+                for w in search.words
+            )
+        )
+    numbers = [_begins(c.number, prefix) for prefix in search.national]
+    numbers += [
+        sa.and_(c.country_code == code, _begins(c.number, prefix))
+        for code, prefix in search.international
+    ]
+    return sa.or_(*numbers) if numbers else sa.false()
+
+
+def _begins_lower(column: Any, word: str) -> Any:
+    # lower() on both sides in SQL, so that the word is folded exactly as the index is.
+    key = sa.func.lower(column).collate("C")
+    low, high = (sa.func.lower(sa.literal(v, sa.Text)) for v in (word, word + _LAST))
+    return sa.and_(key >= low, key < high)
+
+
+def _begins(column: Any, prefix: str) -> Any:
+    key = column.collate("C")
+    return sa.and_(key >= prefix, key < prefix + _LAST) if prefix else sa.true()
 
 
 def _may_message(at: datetime, quiet_hours: tuple[time, time]) -> Any:

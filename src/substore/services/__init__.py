@@ -6,6 +6,7 @@ caller's account; expected problems come back as `UserError` data, not exception
 
 from substore.preparation import as_utc
 from substore.repository import PROFILE_COLUMNS
+from substore.search import parse_search
 from substore.services.accounts import (
     AccountChanges,
     count_accounts,
@@ -78,6 +79,7 @@ __all__ = [
     "list_accounts",
     "not_found",
     "page_subscribers",
+    "parse_search",
     "prepare",
     "record_inbound_message",
     "save_subscriber",
