@@ -1,8 +1,9 @@
 """Shared fixtures: a real PostgreSQL for the whole run, one fresh account per test.
 
-The server is SUBSTORE_TEST_DATABASE_URL when set, else an embedded PostgreSQL in a
-temporary directory. Each run gets its own database, migrated with Alembic; each test
-gets its own account, and every query is account-scoped, so tests cannot see each other.
+The server is SUBSTORE_TEST_DATABASE_URL when set (a Citus coordinator too: the tables
+are then distributed), else an embedded PostgreSQL in a temporary directory. Each run
+gets its own database, migrated with Alembic; each test gets its own account, and every
+query is account-scoped, so tests cannot see each other.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from substore import auth, db, services
+from substore import auth, citus, db, services
 from substore.config import Settings
 from substore.repository import Record as Account
 from substore.web.app import create_app
@@ -40,6 +41,7 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     async with new_database(server_url, "substore_test") as url:
         engine = db.create_engine(url, pool_size=1)
         await db.migrate(engine)
+        await citus.distribute(engine)  # on a Citus coordinator; nothing on PostgreSQL
         await engine.dispose()
         yield url
 

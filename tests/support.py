@@ -55,16 +55,24 @@ def serve_in_thread(app: Any, **config: Any) -> Iterator[str]:
 
 @contextlib.asynccontextmanager
 async def new_database(server_url: str, prefix: str) -> AsyncIterator[str]:
-    """A new, empty database on the test server; dropped afterwards. Yields its URL."""
+    """A new, empty database on the test server (on every node of a Citus cluster, with
+    the extension and the workers registered); dropped afterwards. Yields its URL."""
+    from tests import cluster
+
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    nodes = await cluster.workers(server_url)
     admin = db.create_engine(server_url, pool_size=1)
     try:
         async with admin.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        if nodes is not None:
+            await cluster.join(server_url, name, nodes)
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
         async with admin.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        if nodes:
+            await cluster.leave(server_url, name, nodes)
     finally:
         await admin.dispose()

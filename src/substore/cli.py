@@ -11,7 +11,7 @@ from typing import TextIO
 
 import pydantic
 
-from substore import commands, db, phone
+from substore import citus, commands, db, phone
 from substore.config import get_settings
 from substore.errors import ConfigError, PhoneNumberError, SubstoreError
 from substore.exporter import command as export_command
@@ -57,7 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_normalize(sub)
-    migrate = sub.add_parser("migrate", help="upgrade the database schema to the latest")
+    migrate = sub.add_parser(
+        "migrate",
+        help="upgrade the database schema to the latest; on Citus, distribute the tables",
+    )
+    migrate.add_argument(
+        "--no-distribute",
+        dest="distribute",
+        action="store_false",
+        help="on a database with the citus extension, leave the tables local",
+    )
     migrate.set_defaults(handler=_migrate)
     _add_serve(sub)
     _add_accounts(sub)
@@ -203,11 +212,19 @@ def _schema_check(_: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    before, now = commands.migrate(get_settings())
+    try:
+        before, now, spread = commands.migrate(get_settings(), distribute=args.distribute)
+    except citus.DistributionError as error:
+        print(f"substore: {error}", file=sys.stderr)
+        return 1
     if before == now:
         print(f"substore: the database schema was already up to date (revision {now})")
     else:
         print(f"substore: migrated the database schema from {before or 'nothing'} to {now}")
+    if spread and spread.changed:
+        print(f"substore: distributed on Citus: {', '.join(spread.changed)}")
+    elif spread and spread.citus:
+        print("substore: the tables were already distributed on Citus (by account_id)")
     return 0
 
 

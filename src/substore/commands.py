@@ -6,7 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from substore import auth, db, services
+from substore import auth, citus, db, services
 from substore.config import Settings
 from substore.errors import NotFoundError
 
@@ -105,18 +105,19 @@ def list_accounts(settings: Settings) -> list[dict[str, object]]:
     return asyncio.run(_with_engine(settings, work))
 
 
-def migrate(settings: Settings) -> tuple[str | None, str]:
-    """Upgrade the schema: (the revision before, the revision now)."""
+def migrate(
+    settings: Settings, *, distribute: bool = True
+) -> tuple[str | None, str, citus.Distribution | None]:
+    """Upgrade the schema, then distribute the tables where the database has Citus:
+    (the revision before, the revision now, what distributing did, if it ran)."""
 
-    async def work(engine) -> tuple[str | None, str]:
-        before = await db.current_revision(engine)
-        await db.migrate(engine)
-        return before, await db.current_revision(engine)
-
-    async def run() -> tuple[str | None, str]:
+    async def run() -> tuple[str | None, str, citus.Distribution | None]:
         engine = await db.open_engine(settings, pool_size=1)
         try:
-            return await work(engine)
+            before = await db.current_revision(engine)
+            await db.migrate(engine)
+            spread = await citus.distribute(engine) if distribute else None
+            return before, await db.current_revision(engine), spread
         finally:
             await engine.dispose()
 

@@ -42,8 +42,9 @@ def _optional_time() -> Any:
     return sa.Column(sa.DateTime(timezone=True))
 
 
-def _id_column() -> Any:
-    return sa.Column(sa.BigInteger, sa.Identity(), primary_key=True)
+def _id_column(primary_key: bool = True) -> Any:
+    # An account's table names its primary key itself, account_id first.
+    return sa.Column(sa.BigInteger, sa.Identity(), primary_key=primary_key, nullable=False)
 
 
 def _account_column() -> Any:
@@ -96,6 +97,9 @@ class ApiKey(SQLModel, table=True):
 class Subscriber(SQLModel, table=True):
     __tablename__ = "subscribers"
     __table_args__ = (
+        # Every key starts with account_id, the distribution column on Citus: an account's
+        # subscribers live on one shard (migration 0005).
+        sa.PrimaryKeyConstraint("account_id", "id"),
         sa.UniqueConstraint("account_id", "e164_number"),
         # Keyset paging: WHERE account_id = ? AND (created_at, id) > (?, ?) ORDER BY ...
         sa.Index(None, "account_id", "created_at", "id"),
@@ -104,7 +108,7 @@ class Subscriber(SQLModel, table=True):
         sa.CheckConstraint("status IN ('SUBSCRIBED', 'UNSUBSCRIBED')", name="status"),
     )
 
-    id: int | None = Field(default=None, sa_column=_id_column())
+    id: int | None = Field(default=None, sa_column=_id_column(primary_key=False))
     account_id: int = Field(sa_column=_account_column())
     e164_number: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     number: str = Field(sa_column=sa.Column(sa.String(17), nullable=False))
@@ -176,6 +180,11 @@ class ConsentEvent(SQLModel, table=True):
     __tablename__ = "consent_events"
     __table_args__ = (
         sa.Index(None, "account_id", "subscriber_id", "id"),
+        sa.ForeignKeyConstraint(
+            ["account_id", "subscriber_id"],
+            ["subscribers.account_id", "subscribers.id"],
+            ondelete="CASCADE",
+        ),
         sa.CheckConstraint(
             "action IN ('SUBSCRIBED', 'UNSUBSCRIBED', 'RESUBSCRIBE_REFUSED')", name="action"
         ),
@@ -185,11 +194,7 @@ class ConsentEvent(SQLModel, table=True):
     id: int | None = Field(
         default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True)
     )
-    subscriber_id: int = Field(
-        sa_column=sa.Column(
-            sa.BigInteger, sa.ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False
-        )
-    )
+    subscriber_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     action: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     source: str | None = Field(default=None, sa_column=sa.Column(sa.Text))

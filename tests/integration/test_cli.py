@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from tests import cluster
 from tests.support import new_database
 
 from substore import commands
@@ -148,6 +149,12 @@ async def test_migrate_says_what_it_did(server_url):
         first = substore("migrate", url=url)
         assert first.returncode == 0
         assert "migrated the database schema from nothing to " in first.stdout
+        local = substore("migrate", "--no-distribute", url=url)
+        assert local.returncode == 0 and "already up to date" in local.stdout
+        # Citus says what it distributed; plain PostgreSQL has nothing to say about it.
+        citus = await cluster.workers(url.replace("+asyncpg", "")) is not None
+        assert ("distributed on Citus" in first.stdout) == citus
+        assert "Citus" not in local.stdout
 
 
 def test_a_fresh_data_dir_and_bad_settings_are_one_line(tmp_path):

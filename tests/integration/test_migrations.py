@@ -95,3 +95,50 @@ async def test_the_consent_migration_runs_on_a_populated_database(empty_database
     assert found["+447911123456"].unsubscribed_at == datetime(2026, 1, 1, tzinfo=UTC)
     assert found["+12015550123"].unsubscribed_at is None
     assert quiet == time(21)
+
+
+async def test_the_account_first_keys_migration_runs_on_a_populated_database(empty_database):
+    """0005 rebuilds subscribers' primary key and the events' reference to it under rows."""
+    engine = empty_database
+    await db.migrate(engine, "0004")
+    async with engine.begin() as conn:
+        account = (
+            await conn.execute(
+                text("INSERT INTO accounts (name, default_region) VALUES ('a', 'US') RETURNING id")
+            )
+        ).scalar_one()
+        subscriber = (
+            await conn.execute(
+                text(
+                    """INSERT INTO subscribers (account_id, e164_number, number, raw_number,
+                    country_code, number_type, country_code_source, normalizer_version)
+                    VALUES (:a, '+12015550123', '2015550123', 'x', 1, 'MOBILE', 'PLUS_SIGN', 'v')
+                    RETURNING id"""
+                ),
+                {"a": account},
+            )
+        ).scalar_one()
+        await conn.execute(
+            text(
+                "INSERT INTO consent_events (account_id, subscriber_id, at, action) VALUES (:a, :s, now(), 'UNSUBSCRIBED')"
+            ),
+            {"a": account, "s": subscriber},
+        )
+    await db.migrate(engine)
+
+    def keys(sync_conn):
+        inspector = inspect(sync_conn)
+        [fk] = inspector.get_foreign_keys("consent_events")
+        return inspector.get_pk_constraint("subscribers")["constrained_columns"], fk
+
+    async with engine.begin() as conn:
+        primary, fk = await conn.run_sync(keys)
+        assert primary == ["account_id", "id"]
+        assert (fk["constrained_columns"], fk["referred_columns"]) == (
+            ["account_id", "subscriber_id"],
+            ["account_id", "id"],
+        )
+        assert await conn.scalar(text("SELECT count(*) FROM consent_events")) == 1
+        # The events still go with their subscriber.
+        await conn.execute(text("DELETE FROM subscribers WHERE id = :s"), {"s": subscriber})
+        assert await conn.scalar(text("SELECT count(*) FROM consent_events")) == 0

@@ -33,6 +33,9 @@ from substore.repository.subscribers import (
 _PG_TYPES = {"country_code": "smallint", "attributes": "jsonb", "consented_at": "timestamptz"}
 _PLAIN = tuple(c for c in PROFILE_COLUMNS if c not in consent.CONSENT_COLUMNS)
 _LEAN = "up.id, up.e164_number, up.created, up.status"
+# The column default's now(), the time the transaction began: DO UPDATE SET may not call
+# now() itself where the table is distributed (Citus wants IMMUTABLE functions there).
+_TOUCHED = "updated_at = excluded.updated_at"
 
 
 async def upsert_subscribers(
@@ -123,7 +126,7 @@ def _upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
         consent_source="excluded.consent_source" if "consent_source" in provided else None,
     )
     updates = [f"{c} = excluded.{c}" for c in (*KEY_COLUMNS[1:], *_plain(provided))]
-    updates += [*consent.updates(incoming), "updated_at = now()"]
+    updates += [*consent.updates(incoming), _TOUCHED]
     returning = "s.*" if full_rows else "s.id, s.e164_number, s.status, s.consent_source"
     statement = f"""WITH i AS (SELECT * FROM unnest({arrays}) AS i({", ".join(columns)})),
 up AS (
@@ -158,7 +161,7 @@ def _plain_upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     return f"""INSERT INTO subscribers AS s (account_id, {", ".join(columns)}, consent_source)
 SELECT CAST(:account_id AS bigint), {", ".join(values)}, CAST(:source AS text)
 FROM unnest({_arrays(columns)}) AS i({", ".join(columns)})
-ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}, updated_at = now()
+ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}, {_TOUCHED}
 -- xmax is 0 only on a row this statement inserted: exact even under concurrency.
 RETURNING {returning}, (s.xmax = 0) AS created"""
 
