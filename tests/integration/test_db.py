@@ -60,6 +60,7 @@ def test_two_processes_share_one_embedded_data_dir(tmp_path: Path):
         for _ in range(2)
     ]
     errors = [p.communicate(timeout=120)[1].decode() for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], errors
+    log = tmp_path / "pgdata" / "log"
+    assert [p.returncode for p in procs] == [0, 0], (errors, log.exists() and log.read_text())
     # Starting again on the same data dir is idempotent.
     assert substore("migrate", SUBSTORE_DATA_DIR=str(tmp_path)).returncode == 0
