@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     pool_size: int = 10
     # How long a running server trusts a key it has checked (a revoked key works that long).
     auth_cache_seconds: float = 5.0
+    # How long a running server keeps an account (home region, quiet hours) it has read;
+    # an updateAccount through this process is seen at once, through another within this.
+    account_cache_seconds: float = 5.0
+    # Repeated reads answered from a plan (graphql/plans.py); off: all by graphql-core.
+    plan_cache: bool = True
     # A connection that has not sent a whole request this long after it opened (or after
     # its last answer) is closed: idle and trickling clients cannot hold sockets forever.
     request_timeout_seconds: float = 60.0

@@ -153,3 +153,38 @@ async def test_revoking_by_less_than_the_listed_prefix_revokes_nothing(engine, a
         revoked = await auth.revoke_key(conn, account.id, first.secret)
         assert revoked.prefix == first.secret[:12]
         assert await auth.authenticate(conn, first.secret) is None
+
+
+async def test_the_account_is_cached_but_its_own_update_is_seen_at_once(engine, account):
+    import asyncio
+
+    import httpx
+
+    from substore import services
+    from substore.config import Settings
+    from substore.web.app import create_app
+
+    async with engine.begin() as conn:
+        key = await auth.create_key(conn, account.id, "write")
+    app = create_app(Settings(account_cache_seconds=0.5), engine=engine)
+    headers = {"Authorization": f"Bearer {key.secret}"}
+    region = {"query": "{ account { defaultRegion } }"}
+    update = {
+        "query": 'mutation { updateAccount(input: {defaultRegion: "FR"}) { userErrors { code } } }'
+    }
+
+    async def read(c: httpx.AsyncClient) -> str:
+        response = await c.post("/graphql", json=region, headers=headers)
+        return response.json()["data"]["account"]["defaultRegion"]
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert await read(c) == "US"
+        # Through this server: at once, long before the cache would forget.
+        assert (await c.post("/graphql", json=update, headers=headers)).status_code == 200
+        assert await read(c) == "FR"
+        # Through another process (here: straight to the database): once the window passes.
+        async with engine.begin() as conn:
+            stored = await services.get_account(conn, account.id)
+            await services.update_account(conn, stored, services.AccountChanges("DE"))
+        await asyncio.sleep(0.6)
+        assert await read(c) == "DE"

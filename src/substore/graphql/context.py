@@ -27,6 +27,8 @@ class Context:
     request_id: str
     connection: AsyncConnection
     run_cpu: CpuRunner
+    # Set by updateAccount: the endpoint drops its cached copy of the account.
+    account_changed: bool = False
     # graphql-core resolves sibling fields concurrently; one connection runs one
     # statement at a time, so resolvers take turns.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -286,6 +286,7 @@ class Mutation:
         ctx = info.context
         try:
             row = await ctx.db(services.update_account, ctx.account, input.to_service())
+            ctx.account_changed = True
             count = await ctx.db(services.count_subscribers, row)
         except SubstoreError as error:
             return t.UpdateAccountPayload(

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,6 +28,7 @@ from substore.config import Settings
 from substore.cpu import CpuPool
 from substore.errors import ConfigError
 from substore.errors import RequestCode as Code
+from substore.graphql.plans import Plans
 from substore.graphql.schema import build_schema
 from substore.web.execution import UNAVAILABLE_MESSAGE, Runtime, execute, masked
 from substore.web.observe import metrics, observe
@@ -60,6 +62,8 @@ def create_app(
     principals = auth.PrincipalCache(settings.auth_cache_seconds)
     cpu = CpuPool(settings.normalize_workers)
     limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    accounts: TTLCache[int, Any] = TTLCache(10_000, settings.account_cache_seconds)
+    plans = Plans(schema) if settings.plan_cache else None
     availability = Availability()
 
     @contextlib.asynccontextmanager
@@ -88,7 +92,9 @@ def create_app(
         try:
             operation = await read_operation(request, settings.max_body_bytes)
             fields["operation"] = operation.label
-            runtime = Runtime(request.app.state.engine, schema, principals, cpu, limiter)
+            runtime = Runtime(
+                request.app.state.engine, schema, principals, cpu, limiter, accounts, plans
+            )
             response = await execute(runtime, request, operation, request_id, fields)
         except RequestError as error:
             fields["code"] = str(error.code)
@@ -121,6 +127,7 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine = engine  # set again at start-up when the app makes its own
     app.state.principals = principals
+    app.state.plans = plans
     return app
 
 

@@ -4,9 +4,12 @@ and the request-level code (and HTTP status) its errors earn."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from cachetools import TTLCache
 from graphql import OperationType
 from graphql.error import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -17,6 +20,7 @@ from substore import auth, services
 from substore.cpu import CpuPool
 from substore.errors import RequestCode as Code
 from substore.graphql.context import Context
+from substore.graphql.plans import Plans, Unplannable
 from substore.web.operation import Operation, RequestError
 from substore.web.outage import RETRY_AFTER_SECONDS, is_unavailable
 from substore.web.ratelimit import RateLimiter
@@ -33,6 +37,8 @@ class Runtime:
     principals: auth.PrincipalCache
     cpu: CpuPool
     limiter: RateLimiter
+    accounts: TTLCache[int, services.Record]
+    plans: Plans | None  # None: every operation through the plain executor
 
 
 def masked(request_id: str) -> str:
@@ -65,21 +71,15 @@ async def execute(
                 f"{verdict.headers['Retry-After']} s.",
                 verdict.headers,
             )
-        account = await services.get_account(conn, principal.account_id)
-        context = Context(principal, account, request_id, conn, runtime.cpu.run)
-        try:
-            result = await runtime.schema.execute(
-                operation.query,
-                variable_values=operation.variables,
-                context_value=context,
-                operation_name=operation.name,
-            )
-        finally:
-            await context.settle()
-        errors, status = classify(result.errors or [], request_id)
+        account = await _account(conn, runtime.accounts, principal.account_id)
+        context = partial(Context, principal, account, request_id, conn, runtime.cpu.run)
+        data, found, changed = await _run(runtime, operation, context)
+        errors, status = classify(found, request_id)
         # A failed request changes nothing: commit only a clean run.
         await (conn.rollback() if status >= 500 else conn.commit())
-    payload: dict[str, Any] = {"data": result.data}
+    if changed:  # updateAccount: read again by the next request, after the commit
+        runtime.accounts.pop(principal.account_id, None)
+    payload: dict[str, Any] = {"data": data}
     if errors:
         payload["errors"] = errors
         fields["code"] = errors[0]["extensions"]["code"]
@@ -87,6 +87,46 @@ async def execute(
     if status == Code.SERVICE_UNAVAILABLE.http_status:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return JSONResponse(payload, status, headers)
+
+
+async def _run(
+    runtime: Runtime, operation: Operation, new_context: Callable[[], Context]
+) -> tuple[Any, list[GraphQLError], bool]:
+    """The operation's data and errors, and whether it changed the account: from its plan
+    where it has one (a read answered cleanly before), else from the plain executor."""
+    plans = runtime.plans if operation.kind is OperationType.QUERY else None
+    plan = plans.get(operation.query, operation.name) if plans else None
+    if plans and plan:
+        context = new_context()
+        try:
+            return await plans.run(plan, operation.variables, context), [], False
+        except Unplannable:
+            pass  # reads change nothing: the plain executor starts afresh
+        finally:
+            await context.settle()
+    context = new_context()
+    try:
+        result = await runtime.schema.execute(
+            operation.query,
+            variable_values=operation.variables,
+            context_value=context,
+            operation_name=operation.name,
+        )
+    finally:
+        await context.settle()
+    errors = list(result.errors or [])
+    if plans and not errors:
+        plans.learn(operation.query, operation.name)
+    return result.data, errors, context.account_changed
+
+
+async def _account(
+    conn: AsyncConnection, cache: TTLCache[int, services.Record], account_id: int
+) -> services.Record:
+    account = cache.get(account_id)
+    if account is None:
+        account = cache[account_id] = await services.get_account(conn, account_id)
+    return account
 
 
 async def _principal(

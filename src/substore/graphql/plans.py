@@ -1,0 +1,193 @@
+"""A plan cache for the reads a frontend repeats: `subscriber(...)` and `subscribers` pages.
+
+graphql-core spends about 5 us on each field of each row, most of a 50-row page's CPU.
+A query document that the plain executor has answered once without errors, and that
+selects only fields without resolvers below its root fields, gets a plan: its variables
+and arguments are coerced by graphql-core's own functions, the root field's own resolver
+runs, and the objects it returns are read field by field with the schema's own
+serializers. Anything the plan does not cover (fragments, directives, a resolver below
+the root, an error of any kind) is answered by the plain executor instead, so the plan
+returns the same data or nothing (tests/integration/test_plans.py compares the two).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from strawberry.types.arguments import convert_arguments
+
+from substore.graphql.documents import Lru, parse_document
+
+# Root fields whose resolvers are plain reads (no permission classes, no side effects).
+ROOTS = frozenset({"subscriber", "subscribers"})
+
+
+class Unplannable(Exception):
+    """This document, or this run of it, is for the plain executor."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    key: str  # the response key (alias or name)
+    node: FieldNode
+    definition: GraphQLField | None  # None for __typename
+    python_name: str
+    children: tuple[Selected, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    operation: OperationDefinitionNode
+    roots: tuple[Selected, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Info:
+    """What the root resolvers read of strawberry's Info: the context."""
+
+    context: Any
+
+
+class Plans:
+    """Plans by (query, operationName), made from documents that ran cleanly."""
+
+    def __init__(self, schema: Any) -> None:
+        self.strawberry = schema
+        self.schema = schema._schema
+        self.plans: Lru[tuple[str, str | None], Plan | None] = Lru(512)
+
+    def get(self, query: str, name: str | None) -> Plan | None:
+        return self.plans.get((query, name))
+
+    def learn(self, query: str, name: str | None) -> None:
+        """After a clean plain run: remember whether the document can have a plan."""
+        key = (query, name)
+        if key in self.plans.entries:
+            return
+        try:
+            plan = self._compile(query, name)
+        except Unplannable:
+            plan = None
+        self.plans.put(key, plan)
+
+    async def run(self, plan: Plan, variables: dict[str, Any] | None, context: Any) -> dict:
+        """The operation's data; Unplannable where the plain executor must answer."""
+        coerced = get_variable_values(
+            self.schema, plan.operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):  # the caller's mistake: reported by the plain run
+            raise Unplannable
+        data: dict[str, Any] = {}
+        for root in plan.roots:
+            data[root.key] = await self._root(root, coerced, context)
+        return data
+
+    async def _root(self, root: Selected, variables: dict[str, Any], context: Any) -> Any:
+        if root.definition is None:
+            return "Query"
+        field = root.definition.extensions["strawberry-definition"]
+        try:
+            raw = get_argument_values(root.definition, root.node, variables)
+            registry = self.strawberry.schema_converter.scalar_registry
+            kwargs = convert_arguments(raw, field.arguments, registry, self.strawberry.config)
+            value = await field.base_resolver.wrapped_func(None, _Info(context), **kwargs)
+        except Exception:  # expected or not, the plain run answers it as it always does
+            raise Unplannable from None
+        return _complete(value, root.definition.type, root.children)
+
+    def _compile(self, query: str, name: str | None) -> Plan:
+        document = parse_document(query)
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(document.definitions) != len(operations):
+            raise Unplannable  # fragments
+        chosen = [o for o in operations if name is None or (o.name and o.name.value == name)]
+        if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY:
+            raise Unplannable
+        operation = chosen[0]
+        if operation.directives:
+            raise Unplannable
+        query_type = self.schema.query_type
+        roots = _selections(operation.selection_set, query_type, root=True)
+        return Plan(operation, roots)
+
+
+def _selections(
+    selection_set: SelectionSetNode | None, parent: GraphQLObjectType, root: bool = False
+) -> tuple[Selected, ...]:
+    if selection_set is None:
+        raise Unplannable
+    out, keys = [], set()
+    for node in selection_set.selections:
+        if not isinstance(node, FieldNode) or node.directives:
+            raise Unplannable
+        key = node.alias.value if node.alias else node.name.value
+        if key in keys:
+            raise Unplannable  # merged fields: left to graphql-core
+        keys.add(key)
+        out.append(_selected(node, key, parent, root))
+    return tuple(out)
+
+
+def _selected(node: FieldNode, key: str, parent: GraphQLObjectType, root: bool) -> Selected:
+    name = node.name.value
+    if name == "__typename":
+        return Selected(key, node, None, "__typename")
+    definition = parent.fields.get(name)
+    if definition is None:
+        raise Unplannable
+    field = definition.extensions["strawberry-definition"]
+    if root:
+        if name not in ROOTS or field.permission_classes:
+            raise Unplannable
+    elif field.base_resolver is not None or node.arguments:
+        raise Unplannable
+    inner = _named(definition.type)
+    children: tuple[Selected, ...] = ()
+    if isinstance(inner, GraphQLObjectType):
+        children = _selections(node.selection_set, inner)
+    elif not isinstance(inner, GraphQLLeafType):
+        raise Unplannable  # interfaces, unions
+    return Selected(key, node, definition, field.python_name, children)
+
+
+def _named(kind: GraphQLOutputType) -> Any:
+    while isinstance(kind, GraphQLNonNull | GraphQLList):
+        kind = kind.of_type
+    return kind
+
+
+def _complete(value: Any, kind: GraphQLOutputType, children: tuple[Selected, ...]) -> Any:
+    """graphql-core's completion, for the cases a plan admits."""
+    if isinstance(kind, GraphQLNonNull):
+        if value is None:
+            raise Unplannable  # a null where none may be: the plain run reports it
+        kind = kind.of_type
+    if value is None:
+        return None
+    if isinstance(kind, GraphQLList):
+        return [_complete(item, kind.of_type, children) for item in value]
+    if isinstance(kind, GraphQLLeafType):
+        serialized = kind.serialize(value)
+        if serialized is None:
+            raise Unplannable
+        return serialized
+    return {
+        child.key: kind.name
+        if child.definition is None
+        else _complete(getattr(value, child.python_name), child.definition.type, child.children)
+        for child in children
+    }
