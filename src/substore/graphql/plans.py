@@ -12,6 +12,7 @@ returns the same data or nothing (tests/integration/test_plans.py compares the t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +47,7 @@ class Selected:
     node: FieldNode
     definition: GraphQLField | None  # None for __typename
     python_name: str
-    children: tuple[Selected, ...] = ()
+    complete: Callable[[Any], Any]  # the field's value as the response holds it
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ class Plans:
 
     async def _root(self, root: Selected, variables: dict[str, Any], context: Any) -> Any:
         if root.definition is None:
-            return "Query"
+            return root.complete(None)
         field = root.definition.extensions["strawberry-definition"]
         try:
             raw = get_argument_values(root.definition, root.node, variables)
@@ -107,7 +108,7 @@ class Plans:
             value = await field.base_resolver.wrapped_func(None, _Info(context), **kwargs)
         except Exception:  # expected or not, the plain run answers it as it always does
             raise Unplannable from None
-        return _complete(value, root.definition.type, root.children)
+        return root.complete(value)
 
     def _compile(self, query: str, name: str | None) -> Plan:
         document = parse_document(query)
@@ -145,7 +146,7 @@ def _selections(
 def _selected(node: FieldNode, key: str, parent: GraphQLObjectType, root: bool) -> Selected:
     name = node.name.value
     if name == "__typename":
-        return Selected(key, node, None, "__typename")
+        return Selected(key, node, None, "__typename", lambda _: parent.name)
     definition = parent.fields.get(name)
     if definition is None:
         raise Unplannable
@@ -155,39 +156,48 @@ def _selected(node: FieldNode, key: str, parent: GraphQLObjectType, root: bool) 
             raise Unplannable
     elif field.base_resolver is not None or node.arguments:
         raise Unplannable
-    inner = _named(definition.type)
-    children: tuple[Selected, ...] = ()
-    if isinstance(inner, GraphQLObjectType):
-        children = _selections(node.selection_set, inner)
-    elif not isinstance(inner, GraphQLLeafType):
-        raise Unplannable  # interfaces, unions
-    return Selected(key, node, definition, field.python_name, children)
+    complete = _completer(definition.type, node.selection_set)
+    return Selected(key, node, definition, field.python_name, complete)
 
 
-def _named(kind: GraphQLOutputType) -> Any:
-    while isinstance(kind, GraphQLNonNull | GraphQLList):
-        kind = kind.of_type
-    return kind
-
-
-def _complete(value: Any, kind: GraphQLOutputType, children: tuple[Selected, ...]) -> Any:
-    """graphql-core's completion, for the cases a plan admits."""
+def _completer(kind: GraphQLOutputType, selection_set: SelectionSetNode | None) -> Any:
+    """graphql-core's completion of a value of `kind`, for the cases a plan admits, made
+    once per document; a null where none may be is left to the plain executor."""
     if isinstance(kind, GraphQLNonNull):
-        if value is None:
-            raise Unplannable  # a null where none may be: the plain run reports it
-        kind = kind.of_type
-    if value is None:
-        return None
+        inner = _completer(kind.of_type, selection_set)
+
+        def non_null(value: Any) -> Any:
+            if value is None:
+                raise Unplannable
+            return inner(value)
+
+        return non_null
     if isinstance(kind, GraphQLList):
-        return [_complete(item, kind.of_type, children) for item in value]
+        item = _completer(kind.of_type, selection_set)
+        return lambda value: None if value is None else [item(v) for v in value]
     if isinstance(kind, GraphQLLeafType):
-        serialized = kind.serialize(value)
+        return _leaf(kind)
+    if not isinstance(kind, GraphQLObjectType):
+        raise Unplannable  # interfaces, unions
+    fields = [(c.key, c.python_name, c.complete) for c in _selections(selection_set, kind)]
+
+    def obj(value: Any) -> Any:
+        if value is None:
+            return None
+        return {key: complete(getattr(value, name, None)) for key, name, complete in fields}
+
+    return obj
+
+
+def _leaf(kind: GraphQLLeafType) -> Callable[[Any], Any]:
+    serialize = kind.serialize
+
+    def leaf(value: Any) -> Any:
+        if value is None:
+            return None
+        serialized = serialize(value)
         if serialized is None:
             raise Unplannable
         return serialized
-    return {
-        child.key: kind.name
-        if child.definition is None
-        else _complete(getattr(value, child.python_name), child.definition.type, child.children)
-        for child in children
-    }
+
+    return leaf

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import orjson
 from cachetools import TTLCache
 from graphql import OperationType
 from graphql.error import GraphQLError
@@ -86,7 +87,14 @@ async def execute(
     headers = {"X-Request-Id": request_id, **verdict.headers}
     if status == Code.SERVICE_UNAVAILABLE.http_status:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return JSONResponse(payload, status, headers)
+    return GraphQLResponse(payload, status, headers)
+
+
+class GraphQLResponse(JSONResponse):
+    """Starlette's JSONResponse, encoded with orjson."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 async def _run(
