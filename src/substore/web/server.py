@@ -21,33 +21,32 @@ from typing import Any
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from substore.config import Settings
 from substore.web.observe import use_json_access_log
 
 
-class DeadlineH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, closing connections that do not finish a request in time."""
+class _Deadline:
+    """Closes a connection that does not finish a request within `request_timeout` of
+    opening, or of its previous answer. Mixed into uvicorn's HTTP protocols."""
 
     request_timeout: float = 60.0
     _deadline: asyncio.TimerHandle | None = None
+    loop: asyncio.AbstractEventLoop
+    transport: Any
 
     def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
+        super().connection_made(transport)  # type: ignore[misc]
         self._arm()
 
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
-            self._disarm()  # the request is in: what remains is ours to answer
-
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        super().on_response_complete()  # type: ignore[misc]
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
 
     def _arm(self) -> None:
         self._disarm()
@@ -61,6 +60,23 @@ class DeadlineH11Protocol(H11Protocol):
     def _expire(self) -> None:
         if not self.transport.is_closing():
             self.transport.close()
+
+
+class DeadlineH11Protocol(_Deadline, H11Protocol):
+    """uvicorn's pure-Python protocol (h11), with the deadline."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
+            self._disarm()  # the request is in: what remains is ours to answer
+
+
+class DeadlineHttpToolsProtocol(_Deadline, HttpToolsProtocol):
+    """uvicorn's protocol on httptools (llhttp, in C), with the deadline: the one served."""
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._disarm()  # the request is in: what remains is ours to answer
 
 
 class RepeatFilter(logging.Filter):
@@ -105,7 +121,9 @@ def raise_file_limit() -> None:
 def run(app: Any, settings: Settings, host: str, port: int) -> None:
     raise_file_limit()
     protocol = type(
-        "Protocol", (DeadlineH11Protocol,), {"request_timeout": settings.request_timeout_seconds}
+        "Protocol",
+        (DeadlineHttpToolsProtocol,),
+        {"request_timeout": settings.request_timeout_seconds},
     )
     config = uvicorn.Config(
         app,
@@ -113,6 +131,7 @@ def run(app: Any, settings: Settings, host: str, port: int) -> None:
         port=port,
         log_level="info",
         http=protocol,
+        loop="uvloop",
         limit_concurrency=settings.max_connections,
         access_log=settings.log_format == "text",
     )
