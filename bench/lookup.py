@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -24,6 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import psutil
 import sqlalchemy as sa
 
 import load
@@ -106,9 +108,14 @@ def requests(key: str, account_id: int, numbers: list[str]) -> dict[str, list[by
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU a server has used so far, its worker processes included."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 async def measure(ports, pids, reqs, total: int, concurrency: int, rounds: int):

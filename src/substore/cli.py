@@ -81,22 +81,29 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("serve", help="migrate, then serve the API (and GraphiQL)")
     cmd.add_argument("--host", default=None, help="default: SUBSTORE_HOST or 127.0.0.1")
     cmd.add_argument("--port", type=int, default=None, help="default: SUBSTORE_PORT or 8000")
+    cmd.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="serving processes; default: SUBSTORE_WORKERS, else the machine's cores",
+    )
     cmd.set_defaults(handler=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from substore.web import server
-    from substore.web.app import create_app
 
     settings = get_settings()
     # Start (or join) the database here, so it lives as long as this process.
     settings = settings.model_copy(update={"database_url": db.database_url(settings)})
     host, port = args.host or settings.host, args.port or settings.port
+    workers = args.workers or settings.workers or os.cpu_count() or 1
     store = commands.prepare_store(settings)
     print(commands.start_banner(store, f"http://{host}:{port}/graphql"), flush=True)
-    embedded = not get_settings().database_url
-    app = create_app(settings, on_shutdown=db.release_embedded, watch_database=embedded)
-    server.run(app, settings, host, port)
+    try:
+        server.run(settings, host, port, workers)
+    finally:
+        db.release_embedded()
     return 0
 
 

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     account_cache_seconds: float = 5.0
     # Repeated reads answered from a plan (graphql/plans.py); off: all by graphql-core.
     plan_cache: bool = True
+    # Serving processes of `substore serve`; 0: one per core.
+    workers: int = 0
     # A connection that has not sent a whole request this long after it opened (or after
     # its last answer) is closed: idle and trickling clients cannot hold sockets forever.
     request_timeout_seconds: float = 60.0

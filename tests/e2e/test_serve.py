@@ -182,3 +182,44 @@ def test_metrics_add_up_across_server_processes(fresh_database, tmp_path):
             proc.terminate()
             proc.wait(timeout=20)
     assert 'substore_requests_total{operation="query",status="401"} 5.0' in scraped
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_serve_runs_the_workers_it_is_told_and_stops_them(tmp_path, workers):
+    """Each worker answers on the one port (each writes its own metrics file, named by its
+    pid); stopping serve stops them all and the embedded PostgreSQL they shared."""
+    import psutil
+
+    port, metrics = free_port(), tmp_path / "metrics"
+    metrics.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "SUBSTORE_DATABASE_URL"}
+    env |= {
+        "SUBSTORE_DATA_DIR": str(tmp_path / "data"),
+        "SUBSTORE_WORKERS": str(workers),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+    }
+    proc = serve(port, env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        key = json.loads([proc.stdout.readline() for _ in range(4)][3])["Authorization"]
+        wait_until_healthy(f"http://127.0.0.1:{port}/healthz", seconds=60)
+        served: set[str] = set()
+        for _ in range(300):  # a new connection each time: whichever worker accepts it
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={"query": "{ account { id } }"},
+                headers={"Authorization": key},
+            )
+            assert response.status_code == 200
+            served = {f.stem.rsplit("_", 1)[1] for f in metrics.glob("counter_*.db")}
+            if len(served) == workers:
+                break
+        assert len(served) == workers
+        spawned = [
+            p for p in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(p.cmdline())
+        ]
+        assert len(spawned) == (0 if workers == 1 else workers)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    assert not _postgres_serving(tmp_path)

@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
 import resource
+import tempfile
 import time
 from typing import Any
 
@@ -22,6 +25,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.supervisors import Multiprocess
 
 from substore.config import Settings
 from substore.web.observe import use_json_access_log
@@ -118,23 +122,51 @@ def raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def run(app: Any, settings: Settings, host: str, port: int) -> None:
+def run(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serve on `host`:`port`: in this process, or in `workers` processes sharing the
+    socket (uvicorn's supervisor restarts one that dies). Per process: the key and
+    account caches, the rate limits, the normaliser pool (README: Scaling out)."""
     raise_file_limit()
-    protocol = type(
-        "Protocol",
-        (DeadlineHttpToolsProtocol,),
-        {"request_timeout": settings.request_timeout_seconds},
-    )
     config = uvicorn.Config(
-        app,
+        f"{__name__}:worker_app",
+        factory=True,
         host=host,
         port=port,
+        workers=workers,
         log_level="info",
-        http=protocol,
+        http=f"{__name__}:DeadlineHttpToolsProtocol",
         loop="uvloop",
         limit_concurrency=settings.max_connections,
         access_log=settings.log_format == "text",
     )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it (as uvicorn.run)
+        if workers == 1:
+            uvicorn.Server(config).run()
+        else:
+            # /metrics of any worker then counts every worker's requests.
+            os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp("-substore-metrics"))
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def worker_app() -> Any:
+    """The app of one serving process (uvicorn calls it in each worker)."""
+    from substore import db
+    from substore.config import get_settings
+    from substore.cpu import exit_with
+    from substore.web.app import create_app
+
+    if (supervisor := multiprocessing.parent_process()) is not None and supervisor.pid:
+        exit_with(supervisor.pid)  # a worker does not outlive `substore serve`, even kill -9
+    settings = get_settings()
+    embedded = not settings.database_url
+    # Joining the embedded PostgreSQL: the last process out stops it.
+    settings = settings.model_copy(update={"database_url": db.database_url(settings)})
+    DeadlineHttpToolsProtocol.request_timeout = settings.request_timeout_seconds
+    _configure_logging(settings)
+    return create_app(settings, on_shutdown=db.release_embedded, watch_database=embedded)
+
+
+def _configure_logging(settings: Settings) -> None:
     _log_to_stderr()
     if settings.log_format == "json":
         use_json_access_log()
@@ -142,5 +174,3 @@ def run(app: Any, settings: Settings, host: str, port: int) -> None:
     repeats = RepeatFilter()
     for name in ("asyncio", "uvicorn.error", "substore.web", "substore.database"):
         logging.getLogger(name).addFilter(repeats)
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it (as uvicorn.run)
-        uvicorn.Server(config).run()
