@@ -185,7 +185,10 @@ def test_a_dead_embedded_postgresql_is_503_then_started_again(served):
     served.post('mutation { createSubscriber(input: {number: "2015550100"}) { created } }')
     _postmaster(served.data_dir).kill()
     statuses, deadline = [], time.monotonic() + 60
+    lookup = '{ subscriber(number: "2015550100") { e164Number } }'  # a plan, on asyncpg
     while time.monotonic() < deadline:
+        looked_up = served.post(lookup)
+        assert looked_up.status_code in (200, 503), looked_up.text
         response = served.post("{ account { subscriberCount } }")
         statuses.append(response.status_code)
         if response.status_code == 503:
@@ -199,6 +202,9 @@ def test_a_dead_embedded_postgresql_is_503_then_started_again(served):
     assert served.post("{ account { subscriberCount } }").json()["data"]["account"] == {
         "subscriberCount": 1
     }
+    for _ in range(4):  # every worker's pooled connections have been replaced
+        found = served.post(lookup).json()["data"]["subscriber"]
+        assert found == {"e164Number": "+12015550100"}
     deadline = time.monotonic() + 10  # the watchdog logs once its restart has returned
     while "started again" not in served.log.read_text() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -18,6 +18,7 @@ from typing import Any
 
 from graphql import (
     FieldNode,
+    GraphQLEnumType,
     GraphQLField,
     GraphQLLeafType,
     GraphQLList,
@@ -175,6 +176,8 @@ def _completer(kind: GraphQLOutputType, selection_set: SelectionSetNode | None) 
     if isinstance(kind, GraphQLList):
         item = _completer(kind.of_type, selection_set)
         return lambda value: None if value is None else [item(v) for v in value]
+    if isinstance(kind, GraphQLEnumType):
+        return _enum(kind)
     if isinstance(kind, GraphQLLeafType):
         return _leaf(kind)
     if not isinstance(kind, GraphQLObjectType):
@@ -187,6 +190,20 @@ def _completer(kind: GraphQLOutputType, selection_set: SelectionSetNode | None) 
         return {key: complete(getattr(value, name, None)) for key, name, complete in fields}
 
     return obj
+
+
+def _enum(kind: GraphQLEnumType) -> Callable[[Any], Any]:
+    """An enum's serializer, remembered per member (there are few, and it is pure)."""
+    serialized: dict[Any, Any] = {}
+    leaf = _leaf(kind)
+
+    def enum(value: Any) -> Any:
+        found = serialized.get(value)
+        if found is None:
+            found = serialized[value] = leaf(value)
+        return found
+
+    return enum
 
 
 def _leaf(kind: GraphQLLeafType) -> Callable[[Any], Any]:

@@ -5,11 +5,13 @@ Every query filters by account; upserts and updates are in writes.py.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -120,16 +122,35 @@ SELECT id FROM gone UNION ALL SELECT id FROM kept"""
 # --- subscribers: reads --------------------------------------------------------------
 
 
-# The lookups a frontend makes before each message, as plain SQL: building and caching an
-# expression per call cost more than the statement itself.
-_BY_ID = "SELECT * FROM subscribers WHERE account_id = $1 AND id = $2"
-_BY_E164 = "SELECT * FROM subscribers WHERE account_id = $1 AND e164_number = $2"
+# The lookups a frontend makes before each message go to asyncpg itself, on the request's
+# own connection (and so in its transaction, if it has begun one): SQLAlchemy's statement
+# and result machinery cost 70 us a lookup, more than the statement. The row comes back
+# as a named tuple in the table's column order, read like SQLAlchemy's rows.
+_COLUMNS = tuple(c.name for c in subscribers.c)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM subscribers WHERE account_id = $1"
+_BY_ID = f"{_SELECT} AND id = $2"
+_BY_E164 = f"{_SELECT} AND e164_number = $2"
+SubscriberRow = namedtuple("SubscriberRow", _COLUMNS)  # type: ignore[misc]
+
+
+async def _fetch_one(conn: AsyncConnection, sql: str, *args: Any) -> Any:
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    try:
+        found = await driver.fetchrow(sql, *args)
+    except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError) as error:
+        if isinstance(error, asyncpg.InterfaceError) and not driver.is_closed():
+            raise  # a misuse of the connection: a bug, not an outage
+        # What SQLAlchemy does with a disconnect it meets itself: the pool must not
+        # hand this connection out again; the edge answers 503.
+        await conn.invalidate()
+        raise ConnectionError(f"lost the database connection: {error}") from error
+    return SubscriberRow(*found) if found is not None else None
 
 
 async def get_subscriber(
     conn: AsyncConnection, account_id: int, subscriber_id: int
 ) -> Record | None:
-    return (await conn.exec_driver_sql(_BY_ID, (account_id, subscriber_id))).first()
+    return await _fetch_one(conn, _BY_ID, account_id, subscriber_id)
 
 
 async def get_subscribers(
@@ -145,7 +166,7 @@ async def get_subscribers(
 async def get_subscriber_by_e164(
     conn: AsyncConnection, account_id: int, e164_number: str
 ) -> Record | None:
-    return (await conn.exec_driver_sql(_BY_E164, (account_id, e164_number))).first()
+    return await _fetch_one(conn, _BY_E164, account_id, e164_number)
 
 
 async def page_subscribers(

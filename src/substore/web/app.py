@@ -47,17 +47,25 @@ def error_response(code: Code, message: str, request_id: str, **headers: str) ->
     return JSONResponse(body, code.http_status, {"X-Request-Id": request_id, **headers})
 
 
+async def _engine(settings: Settings, check: bool) -> AsyncEngine:
+    if check:
+        return await db.open_engine(settings, pool_size=settings.pool_size)
+    return db.create_engine(db.database_url(settings), pool_size=settings.pool_size)
+
+
 def create_app(
     settings: Settings,
     engine: AsyncEngine | None = None,
     on_shutdown: Callable[[], None] | None = None,
     *,
     watch_database: bool = False,
+    check_database: bool = True,
 ) -> Starlette:
     """The API on `engine`, or on a new engine from `settings` made at start-up.
 
     `on_shutdown` runs after the app has stopped (`substore serve` releases the embedded
-    database there); `watch_database` starts the embedded PostgreSQL again if it dies."""
+    database there); `watch_database` starts the embedded PostgreSQL again if it dies;
+    `check_database` refuses to start on a database that does not answer."""
     schema = build_schema()
     principals = auth.PrincipalCache(settings.auth_cache_seconds)
     cpu = CpuPool(settings.normalize_workers)
@@ -68,7 +76,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.engine = engine or await db.open_engine(settings, pool_size=settings.pool_size)
+        app.state.engine = engine or await _engine(settings, check_database)
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
         yield
         if watcher is not None:

@@ -163,7 +163,14 @@ def worker_app() -> Any:
     settings = settings.model_copy(update={"database_url": db.database_url(settings)})
     DeadlineHttpToolsProtocol.request_timeout = settings.request_timeout_seconds
     _configure_logging(settings)
-    return create_app(settings, on_shutdown=db.release_embedded, watch_database=embedded)
+    # serve checked the database before starting the workers; a worker that starts (or is
+    # started again) during an outage answers 503 until it is back, as the others do.
+    return create_app(
+        settings,
+        on_shutdown=db.release_embedded,
+        watch_database=embedded,
+        check_database=False,
+    )
 
 
 def _configure_logging(settings: Settings) -> None:
