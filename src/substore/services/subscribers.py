@@ -30,9 +30,10 @@ from substore.preparation import (
     asks_subscribed,
     opted_out,
     prepare,
-    prepare_batch,
+    prepare_packed,
     skipped,
     under,
+    unpack,
     validate_profile,
 )
 from substore.repository import Provenance, Record, SubscriberFilter, SubscriberWrite
@@ -285,8 +286,14 @@ async def save_subscribers(
     """
     region = home_region(account, options)
     run_cpu = run_cpu or run_inline
-    results, rows = await run_cpu(
-        prepare_batch, inputs, region, options.strict_country_code, options.drop_invalid_fields
+    results, rows = unpack(
+        await run_cpu(
+            prepare_packed,
+            inputs,
+            region,
+            options.strict_country_code,
+            options.drop_invalid_fields,
+        )
     )
     failed = any(r.status is RowStatus.FAILED for r in results)
     if all_or_nothing and failed:
