@@ -19,6 +19,7 @@ import os
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import h11
@@ -143,9 +144,23 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
         if workers == 1:
             uvicorn.Server(config).run()
         else:
-            # /metrics of any worker then counts every worker's requests.
-            os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp("-substore-metrics"))
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
+            with _metrics_dir():
+                Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+@contextlib.contextmanager
+def _metrics_dir() -> Iterator[None]:
+    """Where the workers' metrics meet, so that /metrics of any worker counts them all:
+    PROMETHEUS_MULTIPROC_DIR if set, else a directory for this run."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(suffix="-substore-metrics") as path:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def worker_app() -> Any:
