@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from substore import repository, services
-from substore.errors import ErrorCode, ValidationError
+from substore.errors import ErrorCode, PhoneNumberError, ValidationError
 from substore.services import AccountChanges, NormalizeOptions, RowStatus, SubscriberInput
 
 
@@ -123,6 +123,14 @@ async def test_find_by_number_in_any_format(conn, account):
             await services.find_subscriber(conn, account, written)
         ).e164_number == "+12015550191"
     assert await services.find_subscriber(conn, account, "2015550192") is None
+    # The canonical form read straight from the store, absent or present; anything that is
+    # not a number is still refused, whatever it looks like.
+    assert await services.find_subscriber(conn, account, "+12015550192") is None
+    for not_a_number in ("+1999", "+012015550191"):
+        with pytest.raises(PhoneNumberError):
+            await services.find_subscriber(conn, account, not_a_number)
+    spaced = await services.find_subscriber(conn, account, " +12015550191 ")
+    assert spaced.e164_number == "+12015550191"
 
 
 async def test_update_account_region_is_validated(conn, account):
