@@ -109,8 +109,8 @@ class PrincipalCache:
     """Recently authenticated keys, so a request need not look its key up every time.
 
     A revoked key keeps working in a running server for at most `seconds`. Only the
-    key's account id and scope are kept: the account itself (its home region) is read
-    fresh on every request.
+    key's account id and scope are kept: the account itself has its own cache (the
+    endpoint's, dropped when this process updates the account).
     """
 
     seconds: float
