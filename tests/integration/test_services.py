@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from substore import repository, services
 from substore.errors import ErrorCode, PhoneNumberError, ValidationError
@@ -141,3 +142,19 @@ async def test_update_account_region_is_validated(conn, account):
         await services.update_account(conn, account, AccountChanges("Germany"))
     assert caught.value.code is ErrorCode.INVALID_COUNTRYCODE_FORMAT
     assert caught.value.user_error.field == ("input", "defaultRegion")
+
+
+async def test_a_stored_key_phonenumbers_no_longer_validates_is_still_found(conn, account):
+    """Metadata changes: a key stored under an older phonenumbers stays reachable."""
+    await conn.execute(
+        sa.text(
+            """INSERT INTO subscribers (account_id, e164_number, number, raw_number, country_code,
+            number_type, country_code_source, normalizer_version)
+            VALUES (:a, '+19995550100', '9995550100', 'x', 1, 'MOBILE', 'FROM_NUMBER_WITH_PLUS_SIGN', 'old')"""
+        ),
+        {"a": account.id},
+    )
+    found = await services.find_subscriber(conn, account, " +19995550100 ")
+    assert found.e164_number == "+19995550100"
+    with pytest.raises(PhoneNumberError):
+        await services.find_subscriber(conn, account, "+19995550101")
