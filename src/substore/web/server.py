@@ -23,9 +23,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import h11
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
@@ -33,26 +31,28 @@ from substore.config import Settings
 from substore.web.observe import use_json_access_log
 
 
-class _Deadline:
-    """Closes a connection that does not finish a request within `request_timeout` of
-    opening, or of its previous answer. Mixed into uvicorn's HTTP protocols."""
+class DeadlineHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's protocol on httptools, closing a connection that does not finish a request
+    within `request_timeout` of opening, or of its previous answer."""
 
     request_timeout: float = 60.0
     _deadline: asyncio.TimerHandle | None = None
-    loop: asyncio.AbstractEventLoop
-    transport: Any
 
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)  # type: ignore[misc]
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
         self._arm()
 
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._disarm()  # the request is in: what remains is ours to answer
+
     def on_response_complete(self) -> None:
-        super().on_response_complete()  # type: ignore[misc]
+        super().on_response_complete()
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)  # type: ignore[misc]
+        super().connection_lost(exc)
 
     def _arm(self) -> None:
         self._disarm()
@@ -66,23 +66,6 @@ class _Deadline:
     def _expire(self) -> None:
         if not self.transport.is_closing():
             self.transport.close()
-
-
-class DeadlineH11Protocol(_Deadline, H11Protocol):
-    """uvicorn's pure-Python protocol (h11), with the deadline."""
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
-            self._disarm()  # the request is in: what remains is ours to answer
-
-
-class DeadlineHttpToolsProtocol(_Deadline, HttpToolsProtocol):
-    """uvicorn's protocol on httptools (llhttp, in C), with the deadline: the one served."""
-
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        self._disarm()  # the request is in: what remains is ours to answer
 
 
 class RepeatFilter(logging.Filter):
