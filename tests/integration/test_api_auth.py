@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from substore import auth
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+
+from substore import auth, repository, services
+from substore.config import Settings
+from substore.web.app import create_app
 
 CREATE = """mutation($input: SubscriberInput!) { createSubscriber(input: $input) {
   subscriber { id } created userErrors { code } } }"""
@@ -34,8 +42,6 @@ async def test_revoked_key_is_401(api, engine, account, http):
         headers={"Authorization": f"Bearer {key.secret}"},
     )
     assert response.status_code == 200
-    from substore import repository
-
     async with engine.begin() as conn:
         await repository.revoke_api_key(conn, account.id, key.record.id)
     response = await http.post(
@@ -111,29 +117,35 @@ async def test_import_writes_only_to_my_account(api, other_api):
     ] == 0
 
 
-async def test_cached_key_stops_working_once_its_cache_window_passes(engine, account):
-    import httpx
-
-    from substore import repository
-    from substore.config import Settings
-    from substore.web.app import create_app
-
+@contextlib.asynccontextmanager
+async def own_server(
+    engine, account, scope: str, settings: Settings
+) -> AsyncIterator[tuple[httpx.AsyncClient, object, auth.NewKey]]:
+    """An app with its own `settings` on the test database, a client with a new key of
+    `scope` in its headers, the app, and the key."""
     async with engine.begin() as conn:
-        key = await auth.create_key(conn, account.id, "read")
-    app = create_app(Settings(auth_cache_seconds=60), engine=engine)
+        key = await auth.create_key(conn, account.id, scope)
+    app = create_app(settings, engine=engine)
     headers = {"Authorization": f"Bearer {key.secret}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
+        yield c, app, key
+
+
+async def test_cached_key_stops_working_once_its_cache_window_passes(engine, account):
     query = {"query": "{ account { id } }"}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        assert (await c.post("/graphql", json=query, headers=headers)).status_code == 200
+    settings = Settings(auth_cache_seconds=60)
+    async with own_server(engine, account, "read", settings) as (c, app, key):
+        assert (await c.post("/graphql", json=query)).status_code == 200
         async with engine.begin() as conn:
             await repository.revoke_api_key(conn, account.id, key.record.id)
         # Within the window the checked key is still trusted...
-        assert (await c.post("/graphql", json=query, headers=headers)).status_code == 200
+        assert (await c.post("/graphql", json=query)).status_code == 200
         # ...and once the window has passed it is checked again, and refused.
         cache = app.state.principals
         later = cache.clock() + 61
         cache.clock = lambda: later
-        assert (await c.post("/graphql", json=query, headers=headers)).status_code == 401
+        assert (await c.post("/graphql", json=query)).status_code == 401
 
 
 async def test_revoking_by_less_than_the_listed_prefix_revokes_nothing(engine, account):
@@ -156,31 +168,19 @@ async def test_revoking_by_less_than_the_listed_prefix_revokes_nothing(engine, a
 
 
 async def test_the_account_is_cached_but_its_own_update_is_seen_at_once(engine, account):
-    import asyncio
-
-    import httpx
-
-    from substore import services
-    from substore.config import Settings
-    from substore.web.app import create_app
-
-    async with engine.begin() as conn:
-        key = await auth.create_key(conn, account.id, "write")
-    app = create_app(Settings(account_cache_seconds=0.5), engine=engine)
-    headers = {"Authorization": f"Bearer {key.secret}"}
     region = {"query": "{ account { defaultRegion } }"}
     update = {
         "query": 'mutation { updateAccount(input: {defaultRegion: "FR"}) { userErrors { code } } }'
     }
 
     async def read(c: httpx.AsyncClient) -> str:
-        response = await c.post("/graphql", json=region, headers=headers)
-        return response.json()["data"]["account"]["defaultRegion"]
+        return (await c.post("/graphql", json=region)).json()["data"]["account"]["defaultRegion"]
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    settings = Settings(account_cache_seconds=0.5)
+    async with own_server(engine, account, "write", settings) as (c, _, _):
         assert await read(c) == "US"
         # Through this server: at once, long before the cache would forget.
-        assert (await c.post("/graphql", json=update, headers=headers)).status_code == 200
+        assert (await c.post("/graphql", json=update)).status_code == 200
         assert await read(c) == "FR"
         # Through another process (here: straight to the database): once the window passes.
         async with engine.begin() as conn:

@@ -37,6 +37,10 @@ class Lru(Generic[K, V]):
                 self.entries.move_to_end(key)
             return found
 
+    def __contains__(self, key: object) -> bool:
+        with self.lock:
+            return key in self.entries
+
     def put(self, key: K, value: V) -> V:
         with self.lock:
             self.entries[key] = value

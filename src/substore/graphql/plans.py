@@ -78,7 +78,7 @@ class Plans:
     def learn(self, query: str, name: str | None) -> None:
         """After a clean plain run: remember whether the document can have a plan."""
         key = (query, name)
-        if key in self.plans.entries:
+        if key in self.plans:  # a plan, or None for a document that cannot have one
             return
         try:
             plan = self._compile(query, name)
