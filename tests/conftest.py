@@ -22,7 +22,7 @@ from substore.config import Settings
 from substore.repository import Record as Account
 from substore.web.app import create_app
 from tests.api import Api
-from tests.support import new_database
+from tests.support import asgi_client, new_database
 
 # Properties, not timings: a slow CI machine must not fail them (no per-example deadline).
 hypothesis_settings.register_profile("substore", deadline=None, print_blob=True)
@@ -77,8 +77,7 @@ async def http(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     # Key caching off, so a revocation in a test bites at once (see test_api_auth); no
     # rate limit, which tests of their own set (test_api_ratelimit).
     app = create_app(Settings(auth_cache_seconds=0, rate_limit_per_second=0), engine=engine)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://substore.test") as client:
+    async with asgi_client(app) as client:
         yield client
 
 

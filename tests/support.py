@@ -76,3 +76,14 @@ async def new_database(server_url: str, prefix: str) -> AsyncIterator[str]:
             await cluster.leave(server_url, name, nodes)
     finally:
         await admin.dispose()
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(app: Any, **kwargs: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` in process, the app started and stopped around it as a server
+    starts and stops it (its lifespan)."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        kwargs.setdefault("base_url", "http://substore.test")
+        async with httpx.AsyncClient(transport=transport, **kwargs) as client:
+            yield client

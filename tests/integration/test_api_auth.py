@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
+from tests.support import asgi_client
 
 from substore import auth, repository, services
 from substore.config import Settings
@@ -127,8 +128,7 @@ async def own_server(
         key = await auth.create_key(conn, account.id, scope)
     app = create_app(settings, engine=engine)
     headers = {"Authorization": f"Bearer {key.secret}"}
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
+    async with asgi_client(app, headers=headers) as c:
         yield c, app, key
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from tests.api import Api
+from tests.support import asgi_client
 
 from substore.config import Settings
 from substore.web.app import create_app
@@ -15,8 +15,7 @@ async def limited(engine, api, other_api):
     app = create_app(
         Settings(auth_cache_seconds=0, rate_limit_per_second=1, rate_limit_burst=3), engine=engine
     )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://substore.test") as client:
+    async with asgi_client(app) as client:
         yield Api(client, api.key), Api(client, other_api.key)
 
 

@@ -4,6 +4,7 @@ responses must be the same (status, data, errors)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.support import asgi_client
 
 from substore import auth
 from substore.config import Settings
@@ -73,19 +75,16 @@ async def servers(engine, account):
         on: create_app(Settings(rate_limit_per_second=0, plan_cache=on), engine=engine)
         for on in (True, False)
     }
-    clients = {
-        on: httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {
+            on: await stack.enter_async_context(asgi_client(app, headers=headers))
+            for on, app in apps.items()
+        }
+        seeded = await clients[False].post(
+            "/graphql", json={"query": SEED, "variables": {"rows": ROWS}}
         )
-        for on, app in apps.items()
-    }
-    seeded = await clients[False].post(
-        "/graphql", json={"query": SEED, "variables": {"rows": ROWS}}
-    )
-    assert seeded.json()["data"]["importSubscribers"]["createdCount"] == len(ROWS)
-    yield apps, clients
-    for client in clients.values():
-        await client.aclose()
+        assert seeded.json()["data"]["importSubscribers"]["createdCount"] == len(ROWS)
+        yield apps, clients
 
 
 def _answer(response: httpx.Response) -> tuple[int, dict]:

@@ -134,7 +134,7 @@ SubscriberRow = namedtuple("SubscriberRow", _COLUMNS)  # type: ignore[misc]
 
 
 async def _fetch_one(conn: AsyncConnection, sql: str, *args: Any) -> Any:
-    driver: Any = (await conn.get_raw_connection()).driver_connection
+    driver: Any = await _driver(conn)
     try:
         found = await driver.fetchrow(sql, *args)
     except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError) as error:
@@ -145,6 +145,16 @@ async def _fetch_one(conn: AsyncConnection, sql: str, *args: Any) -> Any:
         await conn.invalidate()
         raise ConnectionError(f"lost the database connection: {error}") from error
     return SubscriberRow(*found) if found is not None else None
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under `conn`: read directly while SQLAlchemy holds it (its
+    own getter passes through a greenlet, 15 us), through that getter when it must
+    reconnect first."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.invalidated and not sync.closed:
+        return sync.connection.driver_connection
+    return (await conn.get_raw_connection()).driver_connection
 
 
 async def get_subscriber(

@@ -35,6 +35,7 @@ from substore.web.observe import metrics, observe
 from substore.web.operation import RequestError, read_operation
 from substore.web.outage import RETRY_AFTER_SECONDS, Availability, is_unavailable, watch_embedded
 from substore.web.ratelimit import RateLimiter
+from substore.web.readers import Readers
 
 log = logging.getLogger("substore.web")
 # GraphiQL, React and their CSS, pinned from the npm registry (graphiql 3.8.3, react and
@@ -77,11 +78,13 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.engine = engine or await _engine(settings, check_database)
+        app.state.readers = Readers(app.state.engine, settings.pool_size // 2)
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
         yield
         if watcher is not None:
             watcher.cancel()
         cpu.close()
+        await app.state.readers.close()
         if engine is None:
             await app.state.engine.dispose()
         if on_shutdown is not None:
@@ -100,8 +103,9 @@ def create_app(
         try:
             operation = await read_operation(request, settings.max_body_bytes)
             fields["operation"] = operation.label
+            state = request.app.state
             runtime = Runtime(
-                request.app.state.engine, schema, principals, cpu, limiter, accounts, plans
+                state.engine, schema, principals, cpu, limiter, accounts, state.readers, plans
             )
             response = await execute(runtime, request, operation, request_id, fields)
         except RequestError as error:

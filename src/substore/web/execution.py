@@ -25,6 +25,7 @@ from substore.graphql.plans import Plans, Unplannable
 from substore.web.operation import Operation, RequestError
 from substore.web.outage import RETRY_AFTER_SECONDS, is_unavailable
 from substore.web.ratelimit import RateLimiter
+from substore.web.readers import Readers
 
 log = logging.getLogger("substore.web")
 
@@ -39,6 +40,7 @@ class Runtime:
     cpu: CpuPool
     limiter: RateLimiter
     accounts: TTLCache[int, services.Record]
+    readers: Readers
     plans: Plans | None  # None: every operation through the plain executor
 
 
@@ -57,37 +59,65 @@ async def execute(
     fields: dict[str, Any],
 ) -> Response:
     """Run `operation`; `fields` gets who asked and the first error's code (for the log)."""
-    # Reads need no transaction (and its BEGIN/COMMIT round trips); writes get exactly one.
-    async with runtime.engine.connect() as conn:
-        if operation.kind is OperationType.QUERY:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-        principal = await _principal(conn, runtime.principals, request)
-        fields |= {"account": principal.account_id, "key": principal.key_prefix}
-        verdict = runtime.limiter.check(f"{principal.account_id}:{principal.key_prefix}")
-        if not verdict.allowed:
-            raise RequestError(
-                Code.TOO_MANY_REQUESTS,
-                f"This API key sent more than {runtime.limiter.burst} requests at once or "
-                f"{runtime.limiter.per_second:g} a second: retry after "
-                f"{verdict.headers['Retry-After']} s.",
-                verdict.headers,
-            )
-        account = await _account(conn, runtime.accounts, principal.account_id)
-        context = partial(Context, principal, account, request_id, conn, runtime.cpu.run)
-        data, found, changed = await _run(runtime, operation, context)
-        errors, status = classify(found, request_id)
-        # A failed request changes nothing: commit only a clean run.
-        await (conn.rollback() if status >= 500 else conn.commit())
-    if changed:  # updateAccount: read again by the next request, after the commit
-        runtime.accounts.pop(principal.account_id, None)
-    payload: dict[str, Any] = {"data": data}
-    if errors:
-        payload["errors"] = errors
-        fields["code"] = errors[0]["extensions"]["code"]
-    headers = {"X-Request-Id": request_id, **verdict.headers}
-    if status == Code.SERVICE_UNAVAILABLE.http_status:
+    # Reads need no transaction (and its BEGIN/COMMIT round trips): they borrow a reader,
+    # already in autocommit. Writes get a connection of their own, and exactly one.
+    if operation.kind is OperationType.QUERY:
+        async with runtime.readers.lease() as lease:
+            conn = lease.connection
+            outcome = await _answer(runtime, request, operation, request_id, conn, fields)
+            lease.keep = outcome.status < 500
+    else:
+        async with runtime.engine.connect() as conn:
+            outcome = await _answer(runtime, request, operation, request_id, conn, fields)
+    if outcome.changed:  # updateAccount: read again by the next request, after the commit
+        runtime.accounts.pop(outcome.account_id, None)
+    payload: dict[str, Any] = {"data": outcome.data}
+    if outcome.errors:
+        payload["errors"] = outcome.errors
+        fields["code"] = outcome.errors[0]["extensions"]["code"]
+    headers = {"X-Request-Id": request_id, **outcome.headers}
+    if outcome.status == Code.SERVICE_UNAVAILABLE.http_status:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return GraphQLResponse(payload, status, headers)
+    return GraphQLResponse(payload, outcome.status, headers)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    account_id: int
+    headers: dict[str, str]  # the rate limiter's
+    data: Any
+    errors: list[dict]
+    status: int
+    changed: bool  # the account itself
+
+
+async def _answer(
+    runtime: Runtime,
+    request: Request,
+    operation: Operation,
+    request_id: str,
+    conn: AsyncConnection,
+    fields: dict[str, Any],
+) -> Outcome:
+    principal = await _principal(conn, runtime.principals, request)
+    fields |= {"account": principal.account_id, "key": principal.key_prefix}
+    verdict = runtime.limiter.check(f"{principal.account_id}:{principal.key_prefix}")
+    if not verdict.allowed:
+        raise RequestError(
+            Code.TOO_MANY_REQUESTS,
+            f"This API key sent more than {runtime.limiter.burst} requests at once or "
+            f"{runtime.limiter.per_second:g} a second: retry after "
+            f"{verdict.headers['Retry-After']} s.",
+            verdict.headers,
+        )
+    account = await _account(conn, runtime.accounts, principal.account_id)
+    context = partial(Context, principal, account, request_id, conn, runtime.cpu.run)
+    data, found, changed = await _run(runtime, operation, context)
+    errors, status = classify(found, request_id)
+    # A failed request changes nothing: commit only a clean run.
+    if conn.in_transaction():
+        await (conn.rollback() if status >= 500 else conn.commit())
+    return Outcome(principal.account_id, verdict.headers, data, errors, status, changed)
 
 
 class GraphQLResponse(JSONResponse):
