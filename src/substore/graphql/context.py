@@ -29,6 +29,8 @@ class Context:
     run_cpu: CpuRunner
     # Set by updateAccount: the endpoint drops its cached copy of the account.
     account_changed: bool = False
+    # False where fields run one after another (a plan): nothing cancels a sibling.
+    concurrent: bool = True
     # graphql-core resolves sibling fields concurrently; one connection runs one
     # statement at a time, so resolvers take turns.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -49,6 +51,8 @@ class Context:
         half-way leaves the connection unusable for the rest of the request (and its
         commit). So the work runs in its own task, shielded, and `settle` waits for it.
         """
+        if not self.concurrent:
+            return await work(self.connection, *args, **kwargs)
         task = asyncio.ensure_future(self._locked(work, *args, **kwargs))
         self._work.add(task)
         task.add_done_callback(self._work.discard)

@@ -128,14 +128,14 @@ class GraphQLResponse(JSONResponse):
 
 
 async def _run(
-    runtime: Runtime, operation: Operation, new_context: Callable[[], Context]
+    runtime: Runtime, operation: Operation, new_context: Callable[..., Context]
 ) -> tuple[Any, list[GraphQLError], bool]:
     """The operation's data and errors, and whether it changed the account: from its plan
     where it has one (a read answered cleanly before), else from the plain executor."""
     plans = runtime.plans if operation.kind is OperationType.QUERY else None
     plan = plans.get(operation.query, operation.name) if plans else None
     if plans and plan:
-        context = new_context()
+        context = new_context(concurrent=False)
         try:
             return await plans.run(plan, operation.variables, context), [], False
         except Unplannable:
