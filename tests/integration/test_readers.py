@@ -83,7 +83,9 @@ async def test_a_failed_read_does_not_hand_its_connection_to_the_next(engine):
 
 async def test_a_lost_connection_costs_one_503_and_the_next_lookup_is_answered(engine, api):
     app = create_app(Settings(rate_limit_per_second=0), engine=engine)
-    await api.data('mutation { createSubscriber(input: {number: "+12015550100"}) { subscriber { id } } }')
+    await api.data(
+        'mutation { createSubscriber(input: {number: "+12015550100"}) { subscriber { id } } }'
+    )
     async with asgi_client(app, headers=api.headers()) as client:
         assert (await client.post("/graphql", json={"query": LOOKUP})).status_code == 200
         pid = await _pid(app.state.readers)

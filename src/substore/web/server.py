@@ -28,7 +28,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from substore.config import Settings
-from substore.web.observe import use_json_access_log
+from substore.web.observe import use_json_access_log, uvicorn_log_config
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
@@ -123,6 +123,7 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
         loop="uvloop",
         limit_concurrency=settings.max_connections,
         access_log=settings.log_format == "text",
+        log_config=uvicorn_log_config(),
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it (as uvicorn.run)
         if workers == 1:
@@ -179,6 +180,9 @@ def worker_app() -> Any:
 
 
 def _configure_logging(settings: Settings) -> None:
+    # No format of ours shows them, and each record looked them up (a system call, the
+    # multiprocessing module): part of the access log's cost per request.
+    logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
     _log_to_stderr()
     if settings.log_format == "json":
         use_json_access_log()
