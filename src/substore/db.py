@@ -125,8 +125,9 @@ def _writable_dir(path: Path) -> Path:
     return path
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size)
+def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None) -> AsyncEngine:
+    overflow = pool_size if overflow is None else overflow
+    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=overflow)
 
 
 async def check_connection(engine: AsyncEngine) -> None:
@@ -146,9 +147,11 @@ async def check_connection(engine: AsyncEngine) -> None:
         raise
 
 
-async def open_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
+async def open_engine(
+    settings: Settings, *, pool_size: int = 10, overflow: int | None = None
+) -> AsyncEngine:
     """An engine on a reachable database; the caller disposes of it."""
-    engine = create_engine(database_url(settings), pool_size=pool_size)
+    engine = create_engine(database_url(settings), pool_size=pool_size, overflow=overflow)
     try:
         await check_connection(engine)
     except ConfigError:

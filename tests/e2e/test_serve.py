@@ -160,6 +160,30 @@ def test_json_access_log_and_metrics(fresh_database):
     assert "substore_db_connections_in_use" in scraped
 
 
+def test_text_access_log_has_a_line_per_request_with_its_id(fresh_database):
+    port = free_port()
+    env = {**os.environ, "SUBSTORE_DATABASE_URL": fresh_database}
+    proc = serve(port, env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        key = json.loads([proc.stdout.readline() for _ in range(4)][3])["Authorization"][7:]
+        wait_until_healthy(f"{url}/healthz")
+        headers = {"Authorization": f"Bearer {key}"}
+        query = {"query": "query Who { account { id } }"}
+        answers = [httpx.post(f"{url}/graphql", json=query, headers=headers) for _ in range(3)]
+        refused = httpx.post(f"{url}/graphql", json=query)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    lines = proc.stdout.read().splitlines()
+    proc.stdout.close()
+    for answer in answers:
+        [line] = [x for x in lines if f"request={answer.headers['x-request-id']}" in x]
+        assert " - Who 200 " in line and f"key={key[:12]}" in line
+    [line] = [x for x in lines if f"request={refused.headers['x-request-id']}" in x]
+    assert " - Who 401 UNAUTHENTICATED " in line
+
+
 def test_metrics_add_up_across_server_processes(fresh_database, tmp_path):
     """With PROMETHEUS_MULTIPROC_DIR, /metrics of one process counts every process's
     requests (as behind several workers)."""

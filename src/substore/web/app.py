@@ -49,9 +49,12 @@ def error_response(code: Code, message: str, request_id: str, **headers: str) ->
 
 
 async def _engine(settings: Settings, check: bool) -> AsyncEngine:
+    # pool_size for writes and as many again for the readers kept open (readers.py); past
+    # that, pool_size more for a burst (closed when handed back).
+    size, overflow = 2 * settings.pool_size, settings.pool_size
     if check:
-        return await db.open_engine(settings, pool_size=settings.pool_size)
-    return db.create_engine(db.database_url(settings), pool_size=settings.pool_size)
+        return await db.open_engine(settings, pool_size=size, overflow=overflow)
+    return db.create_engine(db.database_url(settings), pool_size=size, overflow=overflow)
 
 
 def create_app(
@@ -78,7 +81,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.engine = engine or await _engine(settings, check_database)
-        app.state.readers = Readers(app.state.engine, settings.pool_size // 2)
+        app.state.readers = Readers(app.state.engine, settings.pool_size)
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
         yield
         if watcher is not None:
@@ -96,7 +99,7 @@ def create_app(
             return FileResponse(GRAPHIQL / "index.html")
         fields: dict[str, Any] = {}  # for the access log: filled as the request goes
         response = await _answer(request, request_id, fields)
-        observe(request_id, fields, response.status_code, started)
+        observe(request_id, fields, response.status_code, started, _client(request))
         return response
 
     async def _answer(request: Request, request_id: str, fields: dict[str, Any]) -> Response:
@@ -150,6 +153,10 @@ def _unavailable(request_id: str) -> JSONResponse:
         request_id,
         **{"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+def _client(request: Request) -> str:
+    return f"{request.client.host}:{request.client.port}" if request.client else "-"
 
 
 def _request_id() -> str:

@@ -28,7 +28,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from substore.config import Settings
-from substore.web.observe import use_json_access_log, uvicorn_log_config
+from substore.web.observe import use_access_log
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
@@ -122,8 +122,7 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
         http=f"{__name__}:DeadlineHttpToolsProtocol",
         loop="uvloop",
         limit_concurrency=settings.max_connections,
-        access_log=settings.log_format == "text",
-        log_config=uvicorn_log_config(),
+        access_log=False,  # ours has the request id, key and operation (observe.py)
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it (as uvicorn.run)
         if workers == 1:
@@ -184,8 +183,7 @@ def _configure_logging(settings: Settings) -> None:
     # multiprocessing module): part of the access log's cost per request.
     logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
     _log_to_stderr()
-    if settings.log_format == "json":
-        use_json_access_log()
+    use_access_log(settings.log_format)
     # After uvicorn has configured logging, which would otherwise replace the filter.
     repeats = RepeatFilter()
     for name in ("asyncio", "uvicorn.error", "substore.web", "substore.database"):
