@@ -164,38 +164,43 @@ def _selected(node: FieldNode, key: str, parent: GraphQLObjectType, root: bool) 
 def _completer(kind: GraphQLOutputType, selection_set: SelectionSetNode | None) -> Any:
     """graphql-core's completion of a value of `kind`, for the cases a plan admits, made
     once per document; a null where none may be is left to the plain executor."""
-    if isinstance(kind, GraphQLNonNull):
-        inner = _completer(kind.of_type, selection_set)
-
-        def non_null(value: Any) -> Any:
-            if value is None:
-                raise Unplannable
-            return inner(value)
-
-        return non_null
+    nullable = not isinstance(kind, GraphQLNonNull)
+    if not nullable:
+        kind = kind.of_type  # type: ignore[union-attr]
+    if isinstance(kind, GraphQLEnumType):
+        return _enum(kind, nullable)
+    if isinstance(kind, GraphQLLeafType):
+        return _leaf(kind, nullable)
     if isinstance(kind, GraphQLList):
         item = _completer(kind.of_type, selection_set)
-        return lambda value: None if value is None else [item(v) for v in value]
-    if isinstance(kind, GraphQLEnumType):
-        return _enum(kind)
-    if isinstance(kind, GraphQLLeafType):
-        return _leaf(kind)
+        return _required(lambda value: [item(v) for v in value], nullable)
     if not isinstance(kind, GraphQLObjectType):
         raise Unplannable  # interfaces, unions
     fields = [(c.key, c.python_name, c.complete) for c in _selections(selection_set, kind)]
 
     def obj(value: Any) -> Any:
-        if value is None:
-            return None
         return {key: complete(getattr(value, name, None)) for key, name, complete in fields}
 
-    return obj
+    return _required(obj, nullable)
 
 
-def _enum(kind: GraphQLEnumType) -> Callable[[Any], Any]:
+def _required(complete: Callable[[Any], Any], nullable: bool) -> Callable[[Any], Any]:
+    """`complete` for values that are not None; None stays None, or goes to the plain run."""
+
+    def maybe(value: Any) -> Any:
+        if value is None:
+            if nullable:
+                return None
+            raise Unplannable
+        return complete(value)
+
+    return maybe
+
+
+def _enum(kind: GraphQLEnumType, nullable: bool) -> Callable[[Any], Any]:
     """An enum's serializer, remembered per member (there are few, and it is pure)."""
     serialized: dict[Any, Any] = {}
-    leaf = _leaf(kind)
+    leaf = _leaf(kind, nullable)
 
     def enum(value: Any) -> Any:
         found = serialized.get(value)
@@ -206,12 +211,24 @@ def _enum(kind: GraphQLEnumType) -> Callable[[Any], Any]:
     return enum
 
 
-def _leaf(kind: GraphQLLeafType) -> Callable[[Any], Any]:
+# Values of these Python types are their own serialization in these scalars (as
+# graphql-core's serialize_string, serialize_boolean and serialize_id return them).
+_ITSELF = {"String": str, "Boolean": bool, "ID": str}
+_INT = range(-(2**31), 2**31)  # serialize_int's bounds
+
+
+def _leaf(kind: GraphQLLeafType, nullable: bool) -> Callable[[Any], Any]:
     serialize = kind.serialize
+    itself = _ITSELF.get(kind.name)
+    small_int = kind.name == "Int"
 
     def leaf(value: Any) -> Any:
         if value is None:
-            return None
+            if nullable:
+                return None
+            raise Unplannable
+        if type(value) is itself or (small_int and type(value) is int and value in _INT):
+            return value
         serialized = serialize(value)
         if serialized is None:
             raise Unplannable
