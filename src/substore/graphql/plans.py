@@ -155,10 +155,29 @@ def _selected(node: FieldNode, key: str, parent: GraphQLObjectType, root: bool) 
     if root:
         if name not in ROOTS or field.permission_classes:
             raise Unplannable
-    elif field.base_resolver is not None or node.arguments:
+    elif node.arguments or (field.base_resolver is not None and _method(field) is None):
         raise Unplannable
     complete = _completer(definition.type, node.selection_set)
     return Selected(key, node, definition, field.python_name, complete)
+
+
+def _method(field: Any) -> Callable[[Any], Any] | None:
+    """A resolver that is a plain method of its object (self only: no arguments, no info,
+    not async), which a plan may call itself; None for any other."""
+    resolver = field.base_resolver
+    if (
+        resolver is None
+        or resolver.is_async
+        or resolver.arguments
+        or resolver.info_parameter
+        or resolver.root_parameter
+        or resolver.parent_parameter
+        or resolver.self_parameter is None
+        or field.permission_classes
+        or field.extensions
+    ):
+        return None
+    return resolver.wrapped_func
 
 
 def _completer(kind: GraphQLOutputType, selection_set: SelectionSetNode | None) -> Any:
@@ -176,10 +195,23 @@ def _completer(kind: GraphQLOutputType, selection_set: SelectionSetNode | None) 
         return _required(lambda value: [item(v) for v in value], nullable)
     if not isinstance(kind, GraphQLObjectType):
         raise Unplannable  # interfaces, unions
-    fields = [(c.key, c.python_name, c.complete) for c in _selections(selection_set, kind)]
+    fields = [
+        (
+            c.key,
+            c.python_name,
+            _method(c.definition.extensions["strawberry-definition"]),
+            c.complete,
+        )
+        if c.definition is not None
+        else (c.key, c.python_name, None, c.complete)
+        for c in _selections(selection_set, kind)
+    ]
 
     def obj(value: Any) -> Any:
-        return {key: complete(getattr(value, name, None)) for key, name, complete in fields}
+        return {
+            key: complete(getattr(value, name, None) if method is None else method(value))
+            for key, name, method, complete in fields
+        }
 
     return _required(obj, nullable)
 

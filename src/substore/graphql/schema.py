@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -147,13 +148,15 @@ class Query:
         except SubstoreError as error:
             raise query_error(error.user_error) from None
         edges = [
-            t.SubscriberEdge(node=t.Subscriber.of(r), cursor=encode_cursor(r, order_by))
+            t.SubscriberEdge(
+                node=t.Subscriber.of(r), make_cursor=partial(encode_cursor, r, order_by)
+            )
             for r in page.rows
         ]
         return SubscriberConnection(
             edges=edges,
             page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor() if edges else None
             ),
             account=ctx.account,
             where=where,

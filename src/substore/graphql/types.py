@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 
@@ -175,7 +176,12 @@ class Account(Node):
 @strawberry.type
 class SubscriberEdge:
     node: Subscriber
-    cursor: str
+    # Made when asked for: most pages read only pageInfo.endCursor.
+    make_cursor: strawberry.Private[Callable[[], str]]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return self.make_cursor()
 
 
 @strawberry.type(description="What substore would store for a number; stores nothing.")
