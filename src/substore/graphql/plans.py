@@ -49,6 +49,7 @@ class Selected:
     definition: GraphQLField | None  # None for __typename
     python_name: str
     complete: Callable[[Any], Any]  # the field's value as the response holds it
+    method: Callable[[Any], Any] | None = None  # a self-only resolver, called for the value
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +153,16 @@ def _selected(node: FieldNode, key: str, parent: GraphQLObjectType, root: bool) 
     if definition is None:
         raise Unplannable
     field = definition.extensions["strawberry-definition"]
+    method = None
     if root:
         if name not in ROOTS or field.permission_classes:
             raise Unplannable
-    elif node.arguments or (field.base_resolver is not None and _method(field) is None):
-        raise Unplannable
+    else:
+        method = _method(field)
+        if node.arguments or (field.base_resolver is not None and method is None):
+            raise Unplannable
     complete = _completer(definition.type, node.selection_set)
-    return Selected(key, node, definition, field.python_name, complete)
+    return Selected(key, node, definition, field.python_name, complete, method)
 
 
 def _method(field: Any) -> Callable[[Any], Any] | None:
@@ -196,15 +200,7 @@ def _completer(kind: GraphQLOutputType, selection_set: SelectionSetNode | None) 
     if not isinstance(kind, GraphQLObjectType):
         raise Unplannable  # interfaces, unions
     fields = [
-        (
-            c.key,
-            c.python_name,
-            _method(c.definition.extensions["strawberry-definition"]),
-            c.complete,
-        )
-        if c.definition is not None
-        else (c.key, c.python_name, None, c.complete)
-        for c in _selections(selection_set, kind)
+        (c.key, c.python_name, c.method, c.complete) for c in _selections(selection_set, kind)
     ]
 
     def obj(value: Any) -> Any:
