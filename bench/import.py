@@ -5,7 +5,7 @@
 - database ceiling: a bare asyncpg unnest upsert of the same (distinct) rows;
 - the client's peak memory (RSS), and lookup latency idle vs during the import.
 Rows: mixed formats, 10% duplicates, 2% invalid.
-Usage: python bench/import.py [--rows 100000 | --million] [--concurrency 2]
+Usage: python bench/import.py [--rows 100000 | --million] [--concurrency 4]
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from normalize import bare
 from pg import asyncpg_dsn, database_url
 from substore import auth, db, services
 from substore.errors import PhoneNumberError
+from substore.importer.client import DEFAULT_CONCURRENCY
 from upsert import BARE_SQL, COLUMNS, batches
 
 INTERNATIONAL = phonenumbers.PhoneNumberFormat.INTERNATIONAL
@@ -207,7 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--million", action="store_true")
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("--workers", type=int, help="SUBSTORE_NORMALIZE_WORKERS for the server")
     args = parser.parse_args()
     count = 1_000_000 if args.million else args.rows

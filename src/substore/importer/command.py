@@ -14,7 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
 from substore.errors import PhoneNumberError
-from substore.importer.client import FatalImportError, Importer, ImportJob, Totals
+from substore.importer.client import (
+    DEFAULT_CONCURRENCY,
+    FatalImportError,
+    Importer,
+    ImportJob,
+    Totals,
+)
 from substore.importer.source import DELIMITERS, ImportFileError, Source
 from substore.phone import check_region
 
@@ -55,7 +61,9 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--delimiter", choices=sorted(DELIMITERS), help="default: sniffed")
     cmd.add_argument("--encoding", default="utf-8-sig", help="e.g. cp1252 for Windows exports")
     cmd.add_argument("--batch-size", type=int, default=1000)
-    cmd.add_argument("--concurrency", type=int, default=2, help="parallel requests (lanes)")
+    cmd.add_argument(
+        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="parallel requests (lanes)"
+    )
     cmd.add_argument("--rejects", type=Path, help="write refused rows here, with the reason")
     cmd.add_argument("--warnings", type=Path, help="write rows stored with a warning here")
     cmd.add_argument("--resume", action="store_true", help="skip rows an earlier run stored")
