@@ -109,3 +109,15 @@ async def test_reads_after_a_dispose_use_new_connections(database_url):
     assert not await _backends(engine, {before})
     await readers.close()
     await engine.dispose()
+
+
+async def test_a_reader_whose_pool_was_disposed_during_its_read_is_not_reused(database_url):
+    engine = db.create_engine(database_url, pool_size=2)
+    readers = Readers(engine, size=1)
+    async with readers.lease() as lease:
+        during = (await lease.connection.execute(text("SELECT pg_backend_pid()"))).scalar()
+        await lease.connection.commit()
+        await engine.dispose()  # the watchdog, while this read was running
+    assert await _pid(readers) != during
+    await readers.close()
+    await engine.dispose()

@@ -40,21 +40,22 @@ class Readers:
 
     @contextlib.asynccontextmanager
     async def lease(self) -> AsyncIterator[Lease]:
-        connection = await self._take()
+        # The pool it came from, taken before the request: a dispose() during it marks the
+        # connection as one from before the restart.
+        pool = self.engine.sync_engine.pool
+        connection = await self._take(pool)
         lease = Lease(connection)
         try:
             yield lease
         except BaseException:
             await connection.close()
             raise
-        pool = self.engine.sync_engine.pool
         if self._reusable(lease) and len(self._idle) < self.size:
             self._idle.append((connection, pool))
         else:
             await connection.close()
 
-    async def _take(self) -> AsyncConnection:
-        pool = self.engine.sync_engine.pool
+    async def _take(self, pool: Any) -> AsyncConnection:
         while self._idle:
             connection, opened_in = self._idle.pop()
             if opened_in is pool:
