@@ -31,6 +31,8 @@ class Context:
     account_changed: bool = False
     # False where fields run one after another (a plan): nothing cancels a sibling.
     concurrent: bool = True
+    # An importSubscribers call's rows where they were read before execution (rows.py).
+    import_rows: list[services.SubscriberInput] | None = None
     # graphql-core resolves sibling fields concurrently; one connection runs one
     # statement at a time, so resolvers take turns.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -96,10 +96,14 @@ def _payload(
 async def import_subscribers(
     info: Info, input: list[SubscriberInput], options: ImportOptions | None = None
 ) -> ImportSubscribersPayload:
-    if len(input) > MAX_IMPORT_ROWS:
+    ctx = info.context
+    rows = ctx.import_rows
+    if rows is None:  # not read before execution (graphql/rows.py): convert them here
+        rows = [row.to_service() for row in input]
+    if len(rows) > MAX_IMPORT_ROWS:
         error = UserError(
             ErrorCode.PARAMETER_TOO_LONG,
-            f"{len(input)} rows is more than {MAX_IMPORT_ROWS} a call: split the batch.",
+            f"{len(rows)} rows is more than {MAX_IMPORT_ROWS} a call: split the batch.",
             ("input",),
         )
         return _payload([], [error])
@@ -109,12 +113,11 @@ async def import_subscribers(
         options.strict_country_code,
         drop_invalid_fields=options.invalid_fields is InvalidFieldPolicy.DROP_FIELD,
     )
-    ctx = info.context
     try:
         results = await ctx.db(
             services.save_subscribers,
             ctx.account,
-            [row.to_service() for row in input],
+            rows,
             normalize,
             all_or_nothing=options.all_or_nothing,
             dry_run=options.dry_run,

@@ -61,7 +61,7 @@ class SubscriberInput:
         )
 
 
-_PYTHON_NAMES = {
+PYTHON_NAMES = {
     "number": "number",
     "e164Number": "e164_number",
     "firstName": "first_name",
@@ -82,7 +82,7 @@ def _subscriber_input(cls: type, value: Mapping[str, Any], context: InputContext
     about 70 µs a row, and an import carries 1000 rows. These fields are plain values
     that graphql-core has already coerced; omitted ones are absent and stay UNSET.
     """
-    kwargs = {_PYTHON_NAMES[name]: item for name, item in value.items()}
+    kwargs = {PYTHON_NAMES[name]: item for name, item in value.items()}
     if kwargs.get("status") is not None:
         kwargs["status"] = context.convert(kwargs["status"], SubscriberStatus, "status")
     return cls(**kwargs)

@@ -29,6 +29,7 @@ from substore.cpu import CpuPool
 from substore.errors import ConfigError
 from substore.errors import RequestCode as Code
 from substore.graphql.plans import Plans
+from substore.graphql.rows import ImportRows
 from substore.graphql.schema import build_schema
 from substore.web.execution import UNAVAILABLE_MESSAGE, Runtime, execute, masked
 from substore.web.observe import metrics, observe
@@ -76,6 +77,7 @@ def create_app(
     limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     accounts: TTLCache[int, Any] = TTLCache(10_000, settings.account_cache_seconds)
     plans = Plans(schema) if settings.plan_cache else None
+    rows = ImportRows(schema) if settings.plan_cache else None
     availability = Availability()
 
     @contextlib.asynccontextmanager
@@ -108,7 +110,7 @@ def create_app(
             fields["operation"] = operation.label
             state = request.app.state
             runtime = Runtime(
-                state.engine, schema, principals, cpu, limiter, accounts, state.readers, plans
+                state.engine, schema, principals, cpu, limiter, accounts, state.readers, plans, rows
             )
             response = await execute(runtime, request, operation, request_id, fields)
         except RequestError as error:

@@ -22,6 +22,7 @@ from substore.cpu import CpuPool
 from substore.errors import RequestCode as Code
 from substore.graphql.context import Context
 from substore.graphql.plans import Plans, Unplannable
+from substore.graphql.rows import ImportRows
 from substore.web.operation import Operation, RequestError
 from substore.web.outage import RETRY_AFTER_SECONDS, is_unavailable
 from substore.web.ratelimit import RateLimiter
@@ -42,6 +43,7 @@ class Runtime:
     accounts: TTLCache[int, services.Record]
     readers: Readers
     plans: Plans | None  # None: every operation through the plain executor
+    rows: ImportRows | None  # None: import rows coerced by graphql-core too
 
 
 def masked(request_id: str) -> str:
@@ -142,11 +144,16 @@ async def _run(
             pass  # reads change nothing: the plain executor starts afresh
         finally:
             await context.settle()
-    context = new_context()
+    variables, lean = operation.variables, None
+    if runtime.rows and operation.kind is OperationType.MUTATION:
+        lean = runtime.rows.take(operation.query, operation.name, variables)
+    if lean is not None:  # read already: graphql-core sees none of them
+        variables = {**variables, lean.variable: []}  # type: ignore[dict-item]
+    context = new_context(import_rows=lean.rows if lean else None)
     try:
         result = await runtime.schema.execute(
             operation.query,
-            variable_values=operation.variables,
+            variable_values=variables,
             context_value=context,
             operation_name=operation.name,
         )
