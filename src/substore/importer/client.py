@@ -120,9 +120,8 @@ class Importer:
         self.on_progress = on_progress or (lambda rows, totals, read: None)
         self.totals = Totals()
         self.columns = self.source.columns()
-        self.mapping = Mapping.build(
-            self.columns, job.mapping, strict_columns=not self.source.jsonl
-        )
+        self.jsonl = self.source.jsonl  # asked for every row: the path's suffix, once
+        self.mapping = Mapping.build(self.columns, job.mapping, strict_columns=not self.jsonl)
         self._row_mappings: dict[tuple[str, ...], Mapping] = {}
         self.read = [0, 0]  # bytes and rows of the file read so far
         self.options = {
@@ -138,7 +137,7 @@ class Importer:
         )
         checkpoint = Checkpoint.start(self.job.checkpoint_path, identity, self.job.resume)
         self.totals.add(checkpoint.counts)
-        jsonl, offsets = self.source.jsonl, checkpoint.offsets
+        jsonl, offsets = self.jsonl, checkpoint.offsets
         rejects = RowLog(self.job.rejects, "error", self.columns, jsonl, offsets.get("rejects", 0))
         warned = RowLog(
             self.job.warnings, "warning", self.columns, jsonl, offsets.get("warnings", 0)
@@ -153,7 +152,7 @@ class Importer:
 
     def mapping_for(self, row: SourceRow) -> Mapping:
         """A CSV has one mapping; each JSON line names its own keys."""
-        if not self.source.jsonl:
+        if not self.jsonl:
             return self.mapping
         keys = tuple(row.values)
         if keys not in self._row_mappings:

@@ -8,6 +8,7 @@ FIELD=COLUMN` names the rest. Every name is checked before anything is sent.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ SYNONYMS = {
 FIELDS = tuple(SYNONYMS)
 STATUSES = ("SUBSCRIBED", "UNSUBSCRIBED")
 _KEYPAD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "22233344455566677778889999")
+_NOT_DIGITS = re.compile("[^0-9]")
 
 
 def header_key(name: str) -> str:
@@ -170,6 +172,8 @@ def _text(value: Any) -> str:
 
 
 def _digits(text: str) -> str:
+    if text.isascii():  # nearly every row; only ASCII's 0-9 are digits to unicodedata
+        return _NOT_DIGITS.sub("", text.upper().translate(_KEYPAD))
     out = []
     for char in text.upper().translate(_KEYPAD):
         digit = unicodedata.digit(char, None)

@@ -32,7 +32,7 @@ from substore.repository.subscribers import (
 
 _PG_TYPES = {"country_code": "smallint", "attributes": "jsonb", "consented_at": "timestamptz"}
 _PLAIN = tuple(c for c in PROFILE_COLUMNS if c not in consent.CONSENT_COLUMNS)
-_LEAN = "up.id, up.e164_number, up.created, up.status"
+_LEAN = "up.id, up.e164_number, up.created, up.status"  # what a batch reads back, in order
 # The column default's now(), the time the transaction began: DO UPDATE SET may not call
 # now() itself where the table is distributed (Citus wants IMMUTABLE functions there).
 _TOUCHED = "updated_at = excluded.updated_at"
@@ -91,12 +91,14 @@ async def _upsert_group(
     for column in provided:
         params[column] = [_db_value(column, row.profile[column]) for row in rows]
     result = await conn.execute(sa.text(_upsert_sql(provided, full_rows)), params)
-    return {
-        row.e164_number: Upserted(
-            row.id, row.e164_number, row.created, row.status, row if full_rows else None
-        )
-        for row in result
-    }
+    if full_rows:
+        return {
+            row.e164_number: Upserted(row.id, row.e164_number, row.created, row.status, row)
+            for row in result
+        }
+    # Unpacked by position (the statements' _LEAN order): a Row's attributes by name cost
+    # about 1 us each, 4 a row of a 1000-row batch.
+    return {e164: Upserted(id_, e164, created, status) for id_, e164, created, status in result}
 
 
 def _upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
@@ -157,13 +159,14 @@ def _plain_upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     columns = (*KEY_COLUMNS, *provided)
     values = [f"i.{c}" for c in columns]
     updates = [f"{c} = excluded.{c}" for c in (*KEY_COLUMNS[1:], *provided)]
-    returning = "s.*" if full_rows else "s.id, s.e164_number, s.status"
+    # xmax is 0 only on a row this statement inserted: exact even under concurrency.
+    created = "(s.xmax = 0) AS created"
+    returning = f"s.*, {created}" if full_rows else f"s.id, s.e164_number, {created}, s.status"
     return f"""INSERT INTO subscribers AS s (account_id, {", ".join(columns)}, consent_source)
 SELECT CAST(:account_id AS bigint), {", ".join(values)}, CAST(:source AS text)
 FROM unnest({_arrays(columns)}) AS i({", ".join(columns)})
 ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}, {_TOUCHED}
--- xmax is 0 only on a row this statement inserted: exact even under concurrency.
-RETURNING {returning}, (s.xmax = 0) AS created"""
+RETURNING {returning}"""
 
 
 def _arrays(columns: tuple[str, ...]) -> str:

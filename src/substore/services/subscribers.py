@@ -321,8 +321,8 @@ async def save_subscribers(
         saved = by_e164[result.e164_number]
         result.subscriber_id = saved.id
         # Merged rows: only where the merged row (later fields win) still asks for it.
-        kept = kept_opted_out(rows[saved.e164_number], saved.status, saved.e164_number)
-        if result.asks_subscribed and kept:
+        if result.asks_subscribed and saved.status == "UNSUBSCRIBED":
+            kept = kept_opted_out(rows[saved.e164_number], saved.status, saved.e164_number)
             result.warnings += under(kept, "input", str(result.index))
         if result.status is not RowStatus.MERGED:
             result.status = RowStatus.CREATED if saved.created else RowStatus.UPDATED
