@@ -19,7 +19,7 @@ from substore.consent.zones import time_zones
 from substore.errors import ErrorCode, SubstoreError, UserError, ValidationError
 from substore.models import SubscriberStatus
 from substore.phone.regions import region_code
-from substore.repository import KEY_COLUMNS, SubscriberWrite
+from substore.repository import Columns, SubscriberWrite, as_columns
 from substore.text import json_problem, text_problem
 
 MAX_NAME_LENGTH = 255
@@ -260,10 +260,10 @@ def prepare_batch(
     return results, rows
 
 
-# A prepared batch as it crosses from the normaliser process back to the server: plain
-# tuples pickle in half the time of the dataclasses (6.7 instead of 12.4 us a row, both
-# ends), and the key columns travel in a fixed order instead of as a dict per row.
-Packed = tuple[list[tuple[Any, ...]], list[tuple[tuple[Any, ...], dict[str, Any]]]]
+# A prepared batch as it crosses from the normaliser process back to the server: each
+# row's result as a plain tuple (half the pickling time of the dataclass), the rows to
+# store already as their statements' arrays, and which stored E.164s ask to be subscribed.
+Packed = tuple[list[tuple[Any, ...]], list[Columns], set[str]]
 
 
 def prepare_packed(
@@ -276,20 +276,21 @@ def prepare_packed(
             (r.index, r.status.value, r.e164_number, r.user_errors, r.warnings, r.asks_subscribed)
             for r in results
         ],
-        [(tuple(row.key[c] for c in KEY_COLUMNS), row.profile) for row in rows.values()],
+        as_columns(list(rows.values())),
+        {e164 for e164, row in rows.items() if asks_subscribed(row)},
     )
 
 
-def unpack(packed: Packed) -> tuple[list[RowResult], dict[str, SubscriberWrite]]:
-    results, rows = packed
-    unpacked = {}
-    for values, profile in rows:
-        key = dict(zip(KEY_COLUMNS, values, strict=True))
-        unpacked[key["e164_number"]] = SubscriberWrite(key, profile)
-    return [
-        RowResult(index, RowStatus(status), e164, None, errors, warnings, asks)
-        for index, status, e164, errors, warnings, asks in results
-    ], unpacked
+def unpack(packed: Packed) -> tuple[list[RowResult], list[Columns], set[str]]:
+    results, groups, asking = packed
+    return (
+        [
+            RowResult(index, RowStatus(status), e164, None, errors, warnings, asks)
+            for index, status, e164, errors, warnings, asks in results
+        ],
+        groups,
+        asking,
+    )
 
 
 def asks_subscribed(row: SubscriberWrite) -> bool:

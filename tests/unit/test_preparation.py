@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from substore.preparation import SubscriberInput, prepare_batch, prepare_packed, unpack
+from substore.preparation import (
+    SubscriberInput,
+    asks_subscribed,
+    prepare_batch,
+    prepare_packed,
+    unpack,
+)
+from substore.repository import as_columns
 
 ROWS = [
     SubscriberInput(number="(201) 555-0100", profile={"first_name": "Ada"}),
@@ -14,10 +21,12 @@ ROWS = [
 ]
 
 
-def test_unpacked_is_what_prepare_batch_returns():
+def test_unpacked_is_what_prepare_batch_returns_as_columns():
     expected = prepare_batch(ROWS, "US", False)
-    assert unpack(prepare_packed(ROWS, "US", False)) == expected
     results, rows = expected
+    asking = {e164 for e164, row in rows.items() if asks_subscribed(row)}
+    assert unpack(prepare_packed(ROWS, "US", False)) == (results, as_columns(rows.values()), asking)
+    assert asking == set()  # the opt-out earlier in the batch stuck
     assert [r.status.value for r in results] == [
         "CREATED",
         "MERGED",
@@ -28,3 +37,18 @@ def test_unpacked_is_what_prepare_batch_returns():
     ]
     assert any(r.warnings for r in results) and any(r.user_errors for r in results)
     assert rows["+12015550100"].profile == {"first_name": "Ada", "email": "ada@example.com"}
+
+
+def test_rows_travel_as_one_set_of_arrays_per_set_of_given_fields_in_number_order():
+    batch = [
+        SubscriberInput(number="+12015550199", profile={"status": "SUBSCRIBED"}),
+        SubscriberInput(number="+12015550111", profile={"status": None}),
+        SubscriberInput(number="+12015550122", profile={"attributes": None, "first_name": "B"}),
+    ]
+    _, groups, asking = prepare_packed(batch, "US", False)
+    assert asking == {"+12015550199", "+12015550111"}  # a null status asks for the default
+    by_fields = {group.provided: group.arrays for group in groups}
+    assert set(by_fields) == {("status",), ("first_name", "attributes")}
+    assert by_fields[("status",)]["e164_number"] == ["+12015550111", "+12015550199"]
+    assert by_fields[("status",)]["status"] == ["SUBSCRIBED", "SUBSCRIBED"]
+    assert by_fields[("first_name", "attributes")]["attributes"] == ["{}"]

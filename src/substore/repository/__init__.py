@@ -30,16 +30,25 @@ from substore.repository.subscribers import (
     page_subscribers,
     select_page,
 )
-from substore.repository.writes import update_subscriber, upsert_subscriber, upsert_subscribers
+from substore.repository.writes import (
+    Columns,
+    as_columns,
+    update_subscriber,
+    upsert_columns,
+    upsert_subscriber,
+    upsert_subscribers,
+)
 
 __all__ = [
     "KEY_COLUMNS",
     "PROFILE_COLUMNS",
+    "Columns",
     "Provenance",
     "Record",
     "SubscriberFilter",
     "SubscriberWrite",
     "Upserted",
+    "as_columns",
     "count_accounts",
     "count_subscribers",
     "create_account",
@@ -58,6 +67,7 @@ __all__ = [
     "select_page",
     "update_account",
     "update_subscriber",
+    "upsert_columns",
     "upsert_subscriber",
     "upsert_subscribers",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,36 @@ _LEAN = "up.id, up.e164_number, up.created, up.status"  # what a batch reads bac
 _TOUCHED = "updated_at = excluded.updated_at"
 
 
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """Rows that give the same profile fields, as their statement's arrays: every key
+    column and each provided one, one element a row, rows in E.164 order."""
+
+    provided: tuple[str, ...]
+    arrays: dict[str, list[Any]]
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        return Columns, (self.provided, self.arrays)  # pickles as plain values
+
+
+def as_columns(rows: Sequence[SubscriberWrite]) -> list[Columns]:
+    """`rows` (distinct E.164s) as the arrays of one statement per set of provided fields:
+    `excluded` cannot say which fields a row left out. Pure: a normaliser process makes
+    them, so that the server's event loop only sends them."""
+    groups: dict[tuple[str, ...], list[SubscriberWrite]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(c for c in PROFILE_COLUMNS if c in row.profile)].append(row)
+    out = []
+    for provided, group in sorted(groups.items()):
+        # Rows go in sorted by key so that concurrent batches lock rows in one order;
+        # in input order, two batches holding each other's numbers deadlock.
+        group.sort(key=lambda row: row.key["e164_number"])
+        arrays = {c: [row.key[c] for row in group] for c in KEY_COLUMNS}
+        arrays |= {c: [_db_value(c, row.profile[c]) for row in group] for c in provided}
+        out.append(Columns(provided, arrays))
+    return out
+
+
 async def upsert_subscribers(
     conn: AsyncConnection,
     account_id: int,
@@ -46,25 +77,9 @@ async def upsert_subscribers(
     *,
     full_rows: bool = False,
 ) -> list[Upserted]:
-    """Insert or update `rows` (distinct E.164s); results in input order.
-
-    Without `full_rows` only id, E.164, created and status come back: reading every
-    column of every row back through SQLAlchemy costs more than the upsert itself.
-    """
-    provenance = provenance or Provenance(datetime.now(UTC), "api")
-    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for index, row in enumerate(rows):
-        groups[tuple(c for c in PROFILE_COLUMNS if c in row.profile)].append(index)
-    results: list[Upserted | None] = [None] * len(rows)
-    for provided, indexes in sorted(groups.items()):
-        # Rows go in sorted by key so that concurrent batches lock rows in one order;
-        # in input order, two batches holding each other's numbers deadlock.
-        indexes.sort(key=lambda i: rows[i].key["e164_number"])
-        group = [rows[i] for i in indexes]
-        stored = await _upsert_group(conn, account_id, group, provided, provenance, full_rows)
-        for i, row in zip(indexes, group, strict=True):
-            results[i] = stored[row.key["e164_number"]]
-    return results  # type: ignore[return-value]
+    """Insert or update `rows` (distinct E.164s); results in input order."""
+    stored = await upsert_columns(conn, account_id, as_columns(rows), provenance, full_rows)
+    return [stored[row.key["e164_number"]] for row in rows]
 
 
 async def upsert_subscriber(
@@ -77,28 +92,34 @@ async def upsert_subscriber(
     return result
 
 
-async def _upsert_group(
+async def upsert_columns(
     conn: AsyncConnection,
     account_id: int,
-    rows: list[SubscriberWrite],
-    provided: tuple[str, ...],
-    provenance: Provenance,
-    full_rows: bool,
+    groups: Sequence[Columns],
+    provenance: Provenance | None = None,
+    full_rows: bool = False,
 ) -> dict[str, Upserted]:
-    params: dict[str, Any] = {"account_id": account_id, **consent.params(provenance)}
-    for column in KEY_COLUMNS:
-        params[column] = [row.key[column] for row in rows]
-    for column in provided:
-        params[column] = [_db_value(column, row.profile[column]) for row in rows]
-    result = await conn.execute(sa.text(_upsert_sql(provided, full_rows)), params)
-    if full_rows:
-        return {
-            row.e164_number: Upserted(row.id, row.e164_number, row.created, row.status, row)
-            for row in result
-        }
-    # Unpacked by position (the statements' _LEAN order): a Row's attributes by name cost
-    # about 1 us each, 4 a row of a 1000-row batch.
-    return {e164: Upserted(id_, e164, created, status) for id_, e164, created, status in result}
+    """Insert or update the rows of `groups` (see as_columns); results by E.164.
+
+    Without `full_rows` only id, E.164, created and status come back: reading every
+    column of every row back through SQLAlchemy costs more than the upsert itself.
+    """
+    provenance = provenance or Provenance(datetime.now(UTC), "api")
+    stored: dict[str, Upserted] = {}
+    for group in groups:
+        params = {"account_id": account_id, **consent.params(provenance), **group.arrays}
+        result = await conn.execute(sa.text(_upsert_sql(group.provided, full_rows)), params)
+        if full_rows:
+            stored.update(
+                (row.e164_number, Upserted(row.id, row.e164_number, row.created, row.status, row))
+                for row in result
+            )
+        else:  # by position (_LEAN's order): a Row's attributes by name cost ~1 us each
+            stored.update(
+                (e164, Upserted(id_, e164, created, status))
+                for id_, e164, created, status in result
+            )
+    return stored
 
 
 def _upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:

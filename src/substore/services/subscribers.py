@@ -291,7 +291,7 @@ async def save_subscribers(
     """
     region = home_region(account, options)
     run_cpu = run_cpu or run_inline
-    results, rows = unpack(
+    results, groups, asking = unpack(
         await run_cpu(
             prepare_packed,
             inputs,
@@ -308,22 +308,22 @@ async def save_subscribers(
     # same results (created or updated, opt-outs kept), and nothing stored.
     savepoint = await conn.begin_nested() if dry_run else None
     try:
-        stored = await repository.upsert_subscribers(
-            conn, account.id, list(rows.values()), provenance
-        )
+        stored = await repository.upsert_columns(conn, account.id, groups, provenance)
     finally:
         if savepoint is not None:
             await savepoint.rollback()
-    by_e164 = {s.e164_number: s for s in stored}
     for result in results:
         if result.status is RowStatus.FAILED:
             continue
-        saved = by_e164[result.e164_number]
+        saved = stored[result.e164_number]
         result.subscriber_id = saved.id
         # Merged rows: only where the merged row (later fields win) still asks for it.
-        if result.asks_subscribed and saved.status == "UNSUBSCRIBED":
-            kept = kept_opted_out(rows[saved.e164_number], saved.status, saved.e164_number)
-            result.warnings += under(kept, "input", str(result.index))
+        if (
+            result.asks_subscribed
+            and saved.status == "UNSUBSCRIBED"
+            and saved.e164_number in asking
+        ):
+            result.warnings += under([opted_out(saved.e164_number)], "input", str(result.index))
         if result.status is not RowStatus.MERGED:
             result.status = RowStatus.CREATED if saved.created else RowStatus.UPDATED
     return results
