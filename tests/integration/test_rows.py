@@ -161,14 +161,14 @@ def reader():
     return ImportRows(build_schema())
 
 
-def test_clean_rows_become_service_inputs(reader):
+async def test_clean_rows_become_service_inputs(reader):
     batch = [
         {"number": "(201) 555-0301", "firstName": "Ada", "status": "UNSUBSCRIBED"},
         {"e164Number": "+12015550300", "number": None, "consentedAt": "2026-01-02T03:04:05Z"},
         {"number": 2015550302, "defaultRegion": "", "attributes": {"n": [1]}},
         {"number": "020 7946 0958", "defaultRegion": "GB", "email": None, "lastName": "Lo"},
     ]
-    lean = reader.take(IMPORT, None, {"rows": batch, "options": None})
+    lean = await reader.take(IMPORT, None, {"rows": batch, "options": None})
     assert lean.variable == "rows"
     assert lean.rows == [
         services.SubscriberInput(
@@ -193,8 +193,8 @@ def test_clean_rows_become_service_inputs(reader):
         None,
     ],
 )
-def test_rows_graphql_core_must_report_are_left_to_it(reader, row):
-    assert reader.take(IMPORT, None, {"rows": [{"number": "+12015550300"}, row]}) is None
+async def test_rows_graphql_core_must_report_are_left_to_it(reader, row):
+    assert await reader.take(IMPORT, None, {"rows": [{"number": "+12015550300"}, row]}) is None
 
 
 @pytest.mark.parametrize(
@@ -213,10 +213,10 @@ def test_rows_graphql_core_must_report_are_left_to_it(reader, row):
         "query($rows: [SubscriberInput!]!) { subscribers(first: 1) { totalCount } }",
     ],
 )
-def test_calls_other_than_a_lone_import_of_a_variable_are_left_to_graphql_core(reader, query):
-    assert reader.take(query, None, {"rows": [{"number": "+12015550300"}]}) is None
+async def test_calls_other_than_a_lone_import_of_a_variable_are_left_to_graphql_core(reader, query):
+    assert await reader.take(query, None, {"rows": [{"number": "+12015550300"}]}) is None
 
 
-def test_a_row_list_that_is_not_a_list_is_left_to_graphql_core(reader):
+async def test_a_row_list_that_is_not_a_list_is_left_to_graphql_core(reader):
     # graphql-core reads a lone object as a list of one
-    assert reader.take(IMPORT, None, {"rows": {"number": "+12015550300"}}) is None
+    assert await reader.take(IMPORT, None, {"rows": {"number": "+12015550300"}}) is None

@@ -146,7 +146,7 @@ async def _run(
             await context.settle()
     variables, lean = operation.variables, None
     if runtime.rows and operation.kind is OperationType.MUTATION:
-        lean = runtime.rows.take(operation.query, operation.name, variables)
+        lean = await runtime.rows.take(operation.query, operation.name, variables)
     if lean is not None:  # read already: graphql-core sees none of them
         variables = {**variables, lean.variable: []}  # type: ignore[dict-item]
     context = new_context(import_rows=lean.rows if lean else None)
