@@ -61,7 +61,11 @@ async def answers(clients, rows, options=None) -> list:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
     max_leaves=6,
 )
@@ -71,7 +75,7 @@ FIELDS = {
     | st.sampled_from(["+12015550300", "(201) 555-0301", "12", "020 7946 0958", "n/a"])
     | st.integers(-(10**16), 10**16)
     | st.booleans()
-    | st.floats(allow_nan=False),
+    | st.floats(allow_nan=False, allow_infinity=False),
     "e164Number": texts | st.sampled_from(["+12015550300", "+4420"]) | st.integers(),
     "firstName": texts | st.integers(),
     "lastName": texts,
