@@ -87,3 +87,56 @@ async def asgi_client(app: Any, **kwargs: Any) -> AsyncIterator[httpx.AsyncClien
         kwargs.setdefault("base_url", "http://substore.test")
         async with httpx.AsyncClient(transport=transport, **kwargs) as client:
             yield client
+
+
+@contextlib.asynccontextmanager
+async def empty_store(server_url: str, connections: int = 1) -> AsyncIterator[tuple[Any, int]]:
+    """A migrated database of its own with one account and no subscribers: an engine on
+    it (of `connections`) and the account's id."""
+    from substore import repository
+
+    async with new_database(server_url, "substore_empty") as url:
+        engine = db.create_engine(url, pool_size=connections, overflow=0)
+        try:
+            await db.migrate(engine)
+            async with engine.begin() as conn:
+                account = await repository.create_account(conn, "empty", "US")
+            yield engine, account.id
+        finally:
+            await engine.dispose()
+
+
+async def fill(engine: Any, account_id: int, rows: int) -> None:
+    """`rows` subscribers in the account, written as one statement."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO subscribers (account_id, e164_number, number, raw_number, "
+                "country_code, number_type, country_code_source, normalizer_version) "
+                "SELECT :a, '+1202' || lpad(g::text, 7, '0'), 'x', 'x', 1, 'MOBILE', "
+                "'PLUS_SIGN', 'test' FROM generate_series(1, :n) AS g"
+            ),
+            {"a": account_id, "n": rows},
+        )
+
+
+# A lookup by number that reads every row of the account and filters them, and one that
+# goes straight to the number in the account's unique index.
+SCANS = "Filter: ((e164_number)::text = $2)"
+SEEKS = "Index Cond: ((account_id = $1) AND ((e164_number)::text = $2))"
+
+
+async def lookup_plan(conn: Any, account_id: int) -> str:
+    """The plan the connection's prepared lookup by number runs now, after it has run
+    enough times for PostgreSQL to keep one plan for it."""
+    from substore import repository
+    from substore.repository.subscribers import _BY_E164
+
+    for _ in range(8):  # five custom plans, then PostgreSQL may settle on a generic one
+        await repository.get_subscriber_by_e164(conn, account_id, "+12025550100")
+    driver = (await conn.get_raw_connection()).driver_connection
+    name = await driver.fetchval(
+        "SELECT name FROM pg_prepared_statements WHERE statement = $1", _BY_E164
+    )
+    plan = await driver.fetch(f"EXPLAIN EXECUTE {name}({account_id}, '+12025550100')")
+    return "\n".join(row[0] for row in plan)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.support import SCANS, SEEKS, empty_store, fill, lookup_plan
 
 from substore import db
 from substore.config import Settings
@@ -64,3 +65,17 @@ def test_two_processes_share_one_embedded_data_dir(tmp_path: Path):
     assert [p.returncode for p in procs] == [0, 0], (errors, log.exists() and log.read_text())
     # Starting again on the same data dir is idempotent.
     assert substore("migrate", SUBSTORE_DATA_DIR=str(tmp_path)).returncode == 0
+
+
+async def test_a_pooled_connection_plans_again_for_a_table_that_has_grown(server_url, monkeypatch):
+    """As readers do (test_readers.py), a connection from the pool drops plans made for
+    a table that was empty when it is next checked out, a second later at the earliest."""
+    async with empty_store(server_url) as (engine, account_id):
+        async with engine.connect() as conn:
+            assert SCANS in await lookup_plan(conn, account_id)
+        await fill(engine, account_id, 20_000)
+        async with engine.connect() as conn:  # the same connection (pool of one)
+            assert SCANS in await lookup_plan(conn, account_id)  # within the second
+        monkeypatch.setattr(db, "PLAN_MAX_AGE_SECONDS", 0.0)
+        async with engine.connect() as conn:
+            assert SEEKS in await lookup_plan(conn, account_id)

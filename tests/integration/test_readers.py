@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import text
-from tests.support import asgi_client
+from tests.support import SCANS, SEEKS, asgi_client, empty_store, fill, lookup_plan
 
 from substore import db
 from substore.config import Settings
@@ -121,3 +121,17 @@ async def test_a_reader_whose_pool_was_disposed_during_its_read_is_not_reused(da
     assert await _pid(readers) != during
     await readers.close()
     await engine.dispose()
+
+
+async def test_a_reader_plans_its_lookups_again_for_a_table_that_has_grown(server_url, monkeypatch):
+    """A lookup first prepared on an empty table (reading all of the account's rows is right there) must
+    not go on scanning once an import has filled the table."""
+    async with empty_store(server_url, connections=2) as (engine, account_id):
+        readers = Readers(engine, size=1)
+        async with readers.lease() as lease:
+            assert SCANS in await lookup_plan(lease.connection, account_id)
+        await fill(engine, account_id, 20_000)
+        monkeypatch.setattr(db, "PLAN_MAX_AGE_SECONDS", 0.0)  # instead of waiting a second
+        async with readers.lease() as lease:
+            assert SEEKS in await lookup_plan(lease.connection, account_id)
+        await readers.close()

@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from substore import db
+
 
 class Lease:
     """One borrowed reader; `keep = False` sends it back to the pool instead of the shelf."""
@@ -59,6 +61,8 @@ class Readers:
         while self._idle:
             connection, opened_in = self._idle.pop()
             if opened_in is pool:
+                if db.plans_are_old(connection.info):  # see db.PLAN_MAX_AGE_SECONDS
+                    await connection.exec_driver_sql("DISCARD PLANS")
                 return connection
             await _drop(connection)  # from before a dispose(): the server restarted
         connection = await self.engine.connect()
