@@ -34,6 +34,18 @@ class CpuPool:
             )
         return self._executor
 
+    def start(self, warm_up: Callable[[], Any]) -> None:
+        """Start every process now and run `warm_up` in each (imports, metadata).
+
+        Blocking; a server calls it before it serves. Left to the first import, starting
+        the forkserver and a process held that worker's event loop (and every lookup on
+        it) for over 100 ms.
+        """
+        pool = self._pool()
+        if pool is not None:
+            for done in [pool.submit(warm_up) for _ in range(self.workers)]:
+                done.result()
+
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
         pool = self._pool()
         if pool is None:

@@ -293,6 +293,11 @@ def unpack(packed: Packed) -> tuple[list[RowResult], list[Columns], set[str]]:
     )
 
 
+def warm_up() -> None:
+    """What a normaliser process loads once: the modules and a region's metadata."""
+    prepare_packed([SubscriberInput(number="+12015550123")], "US", False)
+
+
 def asks_subscribed(row: SubscriberWrite) -> bool:
     return "status" in row.profile and row.profile["status"] in (None, "SUBSCRIBED")
 

@@ -4,7 +4,7 @@ Each function takes the caller's connection (the caller owns the transaction) an
 caller's account; expected problems come back as `UserError` data, not exceptions.
 """
 
-from substore.preparation import as_utc
+from substore.preparation import as_utc, warm_up
 from substore.repository import PROFILE_COLUMNS
 from substore.search import parse_search
 from substore.services.accounts import (
@@ -86,4 +86,5 @@ __all__ = [
     "save_subscribers",
     "update_account",
     "update_subscriber",
+    "warm_up",
 ]

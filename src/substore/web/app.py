@@ -23,7 +23,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from substore import auth, db
+from substore import auth, db, services
 from substore.config import Settings
 from substore.cpu import CpuPool
 from substore.errors import ConfigError
@@ -65,12 +65,14 @@ def create_app(
     *,
     watch_database: bool = False,
     check_database: bool = True,
+    start_normalisers: bool = False,
 ) -> Starlette:
     """The API on `engine`, or on a new engine from `settings` made at start-up.
 
     `on_shutdown` runs after the app has stopped (`substore serve` releases the embedded
     database there); `watch_database` starts the embedded PostgreSQL again if it dies;
-    `check_database` refuses to start on a database that does not answer."""
+    `check_database` refuses to start on a database that does not answer;
+    `start_normalisers` starts the import's normaliser processes before serving."""
     schema = build_schema()
     principals = auth.PrincipalCache(settings.auth_cache_seconds)
     cpu = CpuPool(settings.normalize_workers)
@@ -83,6 +85,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.engine = engine or await _engine(settings, check_database)
+        if start_normalisers:
+            cpu.start(services.warm_up)
         app.state.readers = Readers(app.state.engine, settings.pool_size)
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
         yield

@@ -169,6 +169,7 @@ def worker_app() -> Any:
         on_shutdown=db.release_embedded,
         watch_database=embedded,
         check_database=False,
+        start_normalisers=True,
     )
     # What start-up made (modules, the schema) lives as long as the process: out of the
     # collector's way, so that full collections under load stay short (a 50-row page: 6%
