@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from substore import repository
 from substore.errors import DuplicateError
@@ -190,3 +192,15 @@ async def test_account_default_region(conn, account):
     updated = await repository.update_account(conn, account.id, {"default_region": "DE"})
     assert updated.default_region == "DE"
     assert (await repository.get_account(conn, account.id)).default_region == "DE"
+
+
+storable = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.none() | storable | st.sampled_from(['"', "\\", "NULL", "{}", ""])))
+async def test_an_array_sent_as_text_reads_back_as_the_same_values(conn, values):
+    """The upsert's arrays travel in PostgreSQL's text form (writes.array_literal)."""
+    literal = repository.writes.array_literal(values)
+    back = await conn.scalar(sa.text("SELECT CAST(CAST(:a AS text) AS text[])"), {"a": literal})
+    assert back == values

@@ -49,6 +49,7 @@ def test_rows_travel_as_one_set_of_arrays_per_set_of_given_fields_in_number_orde
     assert asking == {"+12015550199", "+12015550111"}  # a null status asks for the default
     by_fields = {group.provided: group.arrays for group in groups}
     assert set(by_fields) == {("status",), ("first_name", "attributes")}
-    assert by_fields[("status",)]["e164_number"] == ["+12015550111", "+12015550199"]
-    assert by_fields[("status",)]["status"] == ["SUBSCRIBED", "SUBSCRIBED"]
-    assert by_fields[("first_name", "attributes")]["attributes"] == ["{}"]
+    assert by_fields[("status",)]["e164_number"] == '{"+12015550111","+12015550199"}'
+    assert by_fields[("status",)]["status"] == '{"SUBSCRIBED","SUBSCRIBED"}'
+    assert by_fields[("first_name", "attributes")]["attributes"] == '{"{}"}'
+    assert by_fields[("first_name", "attributes")]["region_code"] == '{"US"}'
