@@ -255,8 +255,9 @@ def prepare_batch(
             row = SubscriberWrite(row.key, {**row.profile, "status": "UNSUBSCRIBED"})
             warnings, asks = [*warnings, opted_out(e164)], False
         rows[e164] = _merge(earlier, row) if earlier else row
-        warnings = under(warnings, "input", str(index))
-        results.append(RowResult(index, status, e164, warnings=warnings, asks_subscribed=asks))
+        if warnings:
+            warnings = under(warnings, "input", str(index))
+        results.append(RowResult(index, status, e164, None, [], warnings, asks))
     return results, rows
 
 

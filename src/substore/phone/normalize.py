@@ -18,11 +18,11 @@ from phonenumbers.phonemetadata import PhoneMetadata
 from phonenumbers.phonenumberutil import (
     NumberParseException,
     ValidationResult,
-    _number_type_helper,
 )
 
 from substore.errors import ErrorCode, PhoneNumberError, PhoneReason, UserError
 from substore.phone import spreadsheet
+from substore.phone.numbering import region_and_type
 from substore.text import text_problem
 
 NORMALIZER_VERSION = phonenumbers.__version__
@@ -289,11 +289,7 @@ def _accept(
     """Rule 6 and 7: refuse what cannot be a reachable E.164 number, describe the rest."""
     nsn = phonenumbers.national_significant_number(parsed)
     e164 = f"+{parsed.country_code}{nsn}"
-    number_region = phonenumbers.region_code_for_number(parsed)
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(parsed.country_code, number_region)
-    number_type = (
-        _number_type_helper(nsn, metadata) if metadata is not None else PhoneNumberType.UNKNOWN
-    )
+    number_region, number_type = region_and_type(parsed.country_code, nsn)
     if parsed.extension or number_type == PhoneNumberType.UNKNOWN or len(e164) > 16:
         _refuse(parsed, e164, region, field_name, hint)
     return NormalizedNumber(
