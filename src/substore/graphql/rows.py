@@ -40,7 +40,6 @@ from substore.graphql.inputs import PYTHON_NAMES
 ROOT = "importSubscribers"
 YIELD_EVERY = 100
 ROW_TYPE = "SubscriberInput"
-_KEYS = ("number", "e164_number", "default_region")  # the rest are the profile's
 
 
 @dataclass(frozen=True, slots=True)
