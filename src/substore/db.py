@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only
 
@@ -155,8 +156,14 @@ def plans_are_old(info: dict[str, Any]) -> bool:
 
 
 def _drop_old_plans(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-    if plans_are_old(record.info):  # checkout runs in SQLAlchemy's greenlet: await_only
+    if not plans_are_old(record.info):
+        return
+    try:  # checkout runs in SQLAlchemy's greenlet: await_only
         await_only(dbapi_connection.driver_connection.execute("DISCARD PLANS"))
+    except Exception as error:
+        # A pooled connection whose server went away: the pool drops it and connects
+        # anew (answered 503 if that fails too), as for a connection that fails its ping.
+        raise DisconnectionError(f"dropping plans failed: {error}") from error
 
 
 async def check_connection(engine: AsyncEngine) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from tests.support import SCANS, SEEKS, empty_store, fill, lookup_plan
 
 from substore import db
@@ -79,3 +81,21 @@ async def test_a_pooled_connection_plans_again_for_a_table_that_has_grown(server
         monkeypatch.setattr(db, "PLAN_MAX_AGE_SECONDS", 0.0)
         async with engine.connect() as conn:
             assert SEEKS in await lookup_plan(conn, account_id)
+
+
+async def test_a_pooled_connection_whose_backend_died_is_replaced_at_checkout(
+    server_url, monkeypatch
+):
+    """Dropping plans at checkout meets a connection whose server went away first: the pool
+    connects anew instead of failing the request (it failed with a 500 when it did)."""
+    async with empty_store(server_url) as (engine, _):
+        async with engine.connect() as conn:
+            pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+        killer = db.create_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
+        async with killer.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        await killer.dispose()
+        await asyncio.sleep(0.2)  # the closed socket reaches the client
+        monkeypatch.setattr(db, "PLAN_MAX_AGE_SECONDS", 0.0)
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
