@@ -48,9 +48,9 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 100
     # Processes (of each serving process) that normalise imports off the event loop; 0
     # runs them in a thread. One per core: they are idle-scheduled (cpu.py), and with one
-    # fewer the serving process that got three of an import's four connections had one
-    # normaliser for them while the other's sat idle (100k rows: 16.7k-19.0k rows/s in 6
-    # runs; 17.7k-18.5k in 5 with one per core).
+    # fewer a 100k import ran in two modes, 16.7k-17.5k or 19.0k rows/s (6 runs), the
+    # slower presumably a serving process holding three of its four connections with one
+    # normaliser; 17.7k-18.5k in 5 runs with one per core.
     normalize_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
 
     @field_validator("database_url")
