@@ -36,6 +36,7 @@ from graphql.language import Visitor
 from substore import services
 from substore.graphql.documents import Lru, parse_document
 from substore.graphql.inputs import PYTHON_NAMES
+from substore.graphql.limits import OperationError, select_operation
 
 ROOT = "importSubscribers"
 YIELD_EVERY = 100
@@ -124,13 +125,12 @@ def _coercer(kind: Any) -> Callable[[Any], Any]:
 def _rows_variable(query: str, name: str | None) -> str | None:
     """The variable holding the rows where the operation is importSubscribers alone with
     `input: $rows` of type [SubscriberInput!]!, used nowhere else; else None."""
-    operations = [
-        d for d in parse_document(query).definitions if isinstance(d, OperationDefinitionNode)
-    ]
-    chosen = [o for o in operations if name is None or (o.name and o.name.value == name)]
-    if len(chosen) != 1 or chosen[0].operation is not OperationType.MUTATION:
+    try:
+        operation = select_operation(parse_document(query), name)
+    except OperationError:
+        return None  # graphql-core says why
+    if operation.operation is not OperationType.MUTATION:
         return None
-    operation = chosen[0]
     selections = operation.selection_set.selections
     if operation.directives or len(selections) != 1:
         return None
