@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only
 
 from substore.config import Settings
@@ -155,11 +155,20 @@ def plans_are_old(info: dict[str, Any]) -> bool:
     return True
 
 
+async def drop_old_plans(connection: AsyncConnection) -> None:
+    """For a connection kept checked out (a reader): what checkout does for the others."""
+    if plans_are_old(connection.info):
+        await connection.exec_driver_sql(_DISCARD_PLANS)
+
+
+_DISCARD_PLANS = "DISCARD PLANS"
+
+
 def _drop_old_plans(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     if not plans_are_old(record.info):
         return
     try:  # checkout runs in SQLAlchemy's greenlet: await_only
-        await_only(dbapi_connection.driver_connection.execute("DISCARD PLANS"))
+        await_only(dbapi_connection.driver_connection.execute(_DISCARD_PLANS))
     except Exception as error:
         # A pooled connection whose server went away: the pool drops it and connects
         # anew (answered 503 if that fails too), as for a connection that fails its ping.

@@ -61,8 +61,7 @@ class Readers:
         while self._idle:
             connection, opened_in = self._idle.pop()
             if opened_in is pool:
-                if db.plans_are_old(connection.info):  # see db.PLAN_MAX_AGE_SECONDS
-                    await connection.exec_driver_sql("DISCARD PLANS")
+                await db.drop_old_plans(connection)  # see db.PLAN_MAX_AGE_SECONDS
                 return connection
             await _drop(connection)  # from before a dispose(): the server restarted
         connection = await self.engine.connect()
