@@ -7,6 +7,7 @@ with `workers=0` the work runs in a thread instead, which only keeps the loop re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import select
@@ -14,8 +15,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
-
-from substore.priority import lower_this_process
 
 
 class CpuPool:
@@ -61,10 +60,20 @@ class CpuPool:
 
 def _start_worker(server_pid: int) -> None:
     exit_with(server_pid)
-    # Normalising an import is bulk work: with the two cores saturated by a 100k import,
-    # a lookup took p50 5.6-6.6 ms with normalisers as they were, 3.5-4.2 at SCHED_IDLE
-    # (bench/import.py); priority.py says why that alone did not reach its p99.
-    lower_this_process()
+    yield_to_requests()
+
+
+def yield_to_requests() -> None:
+    """Run this process only when no request needs the CPU (Linux's SCHED_IDLE).
+
+    Normalising an import is bulk work that competes with every lookup on a small
+    machine; at SCHED_IDLE a waking request preempts it at once. With the two cores
+    saturated by a 100k import a lookup took p50 5.6-6.6 ms, and 3.5-4.2 ms with the
+    normalisers idle-scheduled; the import's rows/s did not change (bench/import.py).
+    """
+    if hasattr(os, "SCHED_IDLE"):  # Linux; elsewhere the normalisers run as they are
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def exit_with(server_pid: int) -> None:

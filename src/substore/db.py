@@ -23,7 +23,6 @@ from sqlalchemy.util import await_only
 
 from substore.config import Settings
 from substore.errors import ConfigError
-from substore.priority import lower_backend
 
 log = logging.getLogger(__name__)
 
@@ -129,28 +128,11 @@ def _writable_dir(path: Path) -> Path:
     return path
 
 
-def create_engine(
-    url: str, *, pool_size: int = 10, overflow: int | None = None, bulk: bool = False
-) -> AsyncEngine:
-    """An engine (not yet connected); `bulk`: for imports, each connection's backend at
-    the lowest CPU priority where it runs on this machine (priority.py), and named
-    `BULK_APPLICATION` in pg_stat_activity."""
+def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None) -> AsyncEngine:
     overflow = pool_size if overflow is None else overflow
-    connect_args = {"server_settings": {"application_name": BULK_APPLICATION}} if bulk else {}
-    engine = create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=overflow, connect_args=connect_args
-    )
+    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=overflow)
     event.listen(engine.sync_engine, "checkout", _drop_old_plans)  # kept by dispose()
-    if bulk:
-        event.listen(engine.sync_engine, "connect", _lower_backend)
     return engine
-
-
-BULK_APPLICATION = "substore-bulk"
-
-
-def _lower_backend(dbapi_connection: Any, _record: Any) -> None:
-    lower_backend(dbapi_connection.driver_connection)
 
 
 # PostgreSQL keeps the plan it made for a prepared statement, and asyncpg and SQLAlchemy

@@ -2,15 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from tests.api import Api
-from tests.support import asgi_client
-
-from substore import auth, db
-from substore.config import Settings
-from substore.priority import LOWEST, niceness
-from substore.web.app import create_app
-
 IMPORT = """mutation($rows: [SubscriberInput!]!, $options: ImportOptions) {
   importSubscribers(input: $rows, options: $options) {
     createdCount updatedCount mergedCount failedCount skippedCount
@@ -219,33 +210,3 @@ async def test_a_dry_run_gives_the_real_results_and_stores_nothing(api):
     strip = [(r["status"], r["e164Number"], r["userErrors"]) for r in real["results"]]
     assert strip == [(r["status"], r["e164Number"], r["userErrors"]) for r in dry["results"]]
     assert await count(api) == 2
-
-
-# --- bulk connections: an import yields the CPU to requests ----------------------------
-
-
-def _backend(connection) -> int:
-    return connection.sync_connection.connection.driver_connection.get_server_pid()
-
-
-async def test_an_import_clients_calls_run_on_connections_at_the_lowest_priority(engine, account):
-    app = create_app(Settings(auth_cache_seconds=0, rate_limit_per_second=0), engine=engine)
-    async with engine.begin() as conn:
-        key = (await auth.create_key(conn, account.id, "write")).secret
-    async with asgi_client(app) as client:
-        api = Api(client, key)
-        await api.data('mutation { createSubscriber(input: {number: "2015550380"}) { created } }')
-        bulk = app.state.bulk
-        assert bulk.pool.checkedin() == 0  # one subscriber: an ordinary connection
-        assert (await run_import(api, [{"number": "2015550381"}]))["createdCount"] == 1
-        assert bulk.pool.checkedin() == 1
-        async with bulk.connect() as conn:
-            lowered = _backend(conn)
-            name = await conn.scalar(text("SELECT current_setting('application_name')"))
-        async with engine.connect() as conn:
-            ordinary = _backend(conn)
-        assert name == db.BULK_APPLICATION  # what an operator sees in pg_stat_activity
-        host = engine.url.query.get("host") or engine.url.host
-        if str(host).startswith("/"):  # a server on this machine, over its Unix socket
-            assert niceness(lowered)[0] == LOWEST
-            assert niceness(ordinary)[0] != LOWEST

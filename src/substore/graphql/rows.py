@@ -65,7 +65,10 @@ class ImportRows:
         self, query: str, name: str | None, variables: dict[str, Any] | None
     ) -> LeanImport | None:
         """The call's rows as service inputs, or None where graphql-core must read them."""
-        variable = self.variable(query, name)
+        key = (query, name)
+        if key not in self.variables:
+            self.variables.put(key, _rows_variable(query, name))
+        variable = self.variables.get(key)
         if variable is None or not variables or type(variables.get(variable)) is not list:
             return None
         rows = []
@@ -77,14 +80,6 @@ class ImportRows:
             if index % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # a lookup waits for 100 rows, not for the batch
         return LeanImport(variable, rows)
-
-    def variable(self, query: str, name: str | None) -> str | None:
-        """The variable holding the rows where the operation is a lone importSubscribers
-        taking them from one (what import clients send); else None."""
-        key = (query, name)
-        if key not in self.variables:
-            self.variables.put(key, _rows_variable(query, name))
-        return self.variables.get(key)
 
     def row(self, value: Any) -> services.SubscriberInput | None:
         if type(value) is not dict:

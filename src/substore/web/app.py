@@ -58,13 +58,6 @@ async def _engine(settings: Settings, check: bool) -> AsyncEngine:
     return db.create_engine(db.database_url(settings), pool_size=size, overflow=overflow)
 
 
-def _bulk_engine(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
-    # Import lanes are a few per process (the client's default is 4 in all).
-    size = max(2, settings.pool_size // 2)
-    url = engine.url.render_as_string(hide_password=False)
-    return db.create_engine(url, pool_size=size, overflow=size, bulk=True)
-
-
 def create_app(
     settings: Settings,
     engine: AsyncEngine | None = None,
@@ -95,14 +88,12 @@ def create_app(
         if start_normalisers:
             cpu.start(services.warm_up)
         app.state.readers = Readers(app.state.engine, settings.pool_size)
-        app.state.bulk = _bulk_engine(app.state.engine, settings)
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
         yield
         if watcher is not None:
             watcher.cancel()
         cpu.close()
         await app.state.readers.close()
-        await app.state.bulk.dispose()
         if engine is None:
             await app.state.engine.dispose()
         if on_shutdown is not None:
@@ -123,16 +114,7 @@ def create_app(
             fields["operation"] = operation.label
             state = request.app.state
             runtime = Runtime(
-                state.engine,
-                state.bulk,
-                schema,
-                principals,
-                cpu,
-                limiter,
-                accounts,
-                state.readers,
-                plans,
-                rows,
+                state.engine, schema, principals, cpu, limiter, accounts, state.readers, plans, rows
             )
             response = await execute(runtime, request, operation, request_id, fields)
         except RequestError as error:

@@ -36,7 +36,6 @@ class Runtime:
     """What the endpoint works with, made once per app."""
 
     engine: AsyncEngine
-    bulk: AsyncEngine  # for imports: backends at the lowest CPU priority (priority.py)
     schema: Any
     principals: auth.PrincipalCache
     cpu: CpuPool
@@ -70,7 +69,7 @@ async def execute(
             outcome = await _answer(runtime, request, operation, request_id, conn, fields)
             lease.keep = outcome.status < 500
     else:
-        async with _engine_for(runtime, operation).connect() as conn:
+        async with runtime.engine.connect() as conn:
             outcome = await _answer(runtime, request, operation, request_id, conn, fields)
     if outcome.changed:  # updateAccount: read again by the next request, after the commit
         runtime.accounts.pop(outcome.account_id, None)
@@ -82,14 +81,6 @@ async def execute(
     if outcome.status == Code.SERVICE_UNAVAILABLE.http_status:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return GraphQLResponse(payload, outcome.status, headers)
-
-
-def _engine_for(runtime: Runtime, operation: Operation) -> AsyncEngine:
-    """The bulk engine for an import client's call (a lone importSubscribers with its
-    rows in a variable), so that its upserts yield the CPU to requests."""
-    if runtime.rows and runtime.rows.variable(operation.query, operation.name):
-        return runtime.bulk
-    return runtime.engine
 
 
 @dataclass(frozen=True, slots=True)
