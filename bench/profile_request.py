@@ -1,9 +1,13 @@
 """CPU per request of the app alone, and where it goes: the ASGI app called in process
-(no sockets, no HTTP client) for `subscriber(number:)` or the 50-row page, N times.
+(no sockets, no HTTP client) for `subscriber(number:)`, the 50-row page, or a 1000-row
+`importSubscribers` batch as `substore import` sends it, N times.
 
-Prints the app's CPU per request (process time); with --profile, cProfile's top functions
+Prints the app's CPU per request (process time: for an import, the serving process's own
+share, its normaliser processes apart); with --profile, cProfile's top functions
 (cProfile times coroutines by the wall clock: read it for proportions, not totals).
-Usage: python bench/profile_request.py lookup|page [--requests 3000] [--rows 20000]
+The import figure varies ~4% between runs where bench/import.py's end-to-end rate varies
+15%: measure server-side import changes with it.
+Usage: python bench/profile_request.py lookup|page|import [--requests 3000] [--rows 20000]
        [--profile] [--sort tottime] [--top 30]
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import importlib
 import json
 import pstats
 import random
@@ -20,6 +25,7 @@ import time
 from lookup import LOOKUP, PAGE, fill
 from pg import database_url
 from substore.config import Settings
+from substore.importer.client import MUTATION
 from substore.web.app import create_app
 
 
@@ -64,24 +70,28 @@ async def call(app, body: bytes, key: str) -> int:
 
 
 async def measure(url: str, args: argparse.Namespace) -> None:
-    _, key, numbers = await fill(url, args.rows)
-    app = create_app(Settings(database_url=url, rate_limit_per_second=0))
-    sample = random.Random(7).sample(numbers, 500)
-    bodies = [
-        json.dumps(
-            {"query": LOOKUP, "variables": {"n": n}} if args.kind == "lookup" else {"query": PAGE}
-        ).encode()
-        for n in sample
-    ]
+    if args.kind == "import":
+        key, bodies, warm = await import_batches(url, args.requests + WARM_BATCHES)
+    else:
+        _, key, numbers = await fill(url, args.rows)
+        sample = random.Random(7).sample(numbers, 500)
+        query = {"query": PAGE}
+        bodies = [
+            json.dumps({"query": LOOKUP, "variables": {"n": n}} if args.kind == "lookup" else query)
+            for n in sample
+        ]
+        warm = 300
+    settings = Settings(database_url=url, rate_limit_per_second=0)
+    app = create_app(settings, start_normalisers=args.kind == "import")
     async with app.router.lifespan_context(app):
-        for body in bodies[:300]:  # warm: plans, caches, prepared statements
-            assert await call(app, body, key) == 200
+        for body in bodies[:warm]:  # warm: plans, caches, prepared statements
+            assert await call(app, body.encode(), key) == 200
         profile = cProfile.Profile() if args.profile else None
         started = time.process_time()
         if profile:
             profile.enable()
         for i in range(args.requests):
-            await call(app, bodies[i % len(bodies)], key)
+            await call(app, bodies[(warm + i) % len(bodies)].encode(), key)
         if profile:
             profile.disable()
         used = (time.process_time() - started) / args.requests * 1e6
@@ -90,15 +100,38 @@ async def measure(url: str, args: argparse.Namespace) -> None:
         pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
 
 
+WARM_BATCHES = 10
+
+
+async def import_batches(url: str, count: int) -> tuple[str, list[str], int]:
+    """A write key and `count` bodies of 1000 rows as the import client sends them
+    (bench/import.py's CRM-like numbers, each a new row), the first few for warming."""
+    bench = importlib.import_module("import")  # bench/import.py: a keyword as a name
+    key, _ = await bench.prepare(url)
+    numbers = bench.make_rows(count * 1000)
+    bodies = [
+        json.dumps(
+            {
+                "query": MUTATION,
+                "variables": {"rows": [{"number": n} for n in numbers[i : i + 1000]]},
+            }
+        )
+        for i in range(0, len(numbers), 1000)
+    ]
+    return key, bodies, WARM_BATCHES
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["lookup", "page"])
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("kind", choices=["lookup", "page", "import"])
+    parser.add_argument("--requests", type=int, help="default 3000, for an import 150")
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
+    if args.requests is None:
+        args.requests = 150 if args.kind == "import" else 3000
     with database_url() as url:
         asyncio.run(measure(url, args))
 
