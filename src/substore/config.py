@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     # How long a running server keeps an account (home region, quiet hours) it has read;
     # an updateAccount through this process is seen at once, through another within this.
     account_cache_seconds: float = 5.0
-    # Repeated reads answered from a plan (graphql/plans.py); off: all by graphql-core.
+    # Repeated reads answered from a plan (graphql/plans.py), and an import client's rows
+    # read before execution (graphql/rows.py); off: everything through graphql-core.
     plan_cache: bool = True
     # Serving processes of `substore serve`; 0: one per core.
     workers: int = 0

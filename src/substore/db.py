@@ -139,10 +139,10 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
 # keep their statements as long as the connection lives. A lookup prepared while the
 # table was nearly empty (where any plan is as good) went on reading every row of the
 # account through the primary key as an import filled it: 16 ms a lookup at 200k rows,
-# 259 ms p99 at 1M. So a
-# connection in use drops its plans (DISCARD PLANS; its statements stay) once a second,
-# and each statement is planned again for the table as it is now.
+# 259 ms p99 at 1M. So a connection in use drops its plans (DISCARD PLANS; its statements
+# stay) once a second, and each statement is planned again for the table as it is now.
 PLAN_MAX_AGE_SECONDS = 1.0
+_DISCARD_PLANS = "DISCARD PLANS"
 
 
 def plans_are_old(info: dict[str, Any]) -> bool:
@@ -159,9 +159,6 @@ async def drop_old_plans(connection: AsyncConnection) -> None:
     """For a connection kept checked out (a reader): what checkout does for the others."""
     if plans_are_old(connection.info):
         await connection.exec_driver_sql(_DISCARD_PLANS)
-
-
-_DISCARD_PLANS = "DISCARD PLANS"
 
 
 def _drop_old_plans(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
