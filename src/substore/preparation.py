@@ -295,7 +295,9 @@ def unpack(packed: Packed) -> tuple[list[RowResult], list[Columns], set[str]]:
 
 
 def warm_up() -> None:
-    """What a normaliser process loads once: the modules and a region's metadata."""
+    """What a normaliser process loads once: the modules and every region's metadata
+    (else each region's loads in the middle of the first batch that has one)."""
+    phone.load_metadata()
     prepare_packed([SubscriberInput(number="+12015550123")], "US", False)
 
 

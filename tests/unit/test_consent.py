@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, time
 
+import phonenumbers
 import pytest
+from phonenumbers import timezone
 
+from substore import phone
 from substore.consent.keywords import InboundAction, keyword
 from substore.consent.quiet_hours import BlockReason, QuietHours, parse_hhmm, permission
 from substore.consent.zones import time_zones
+from substore.errors import PhoneNumberError
 
 DEFAULT = QuietHours(time(21), time(8))
 
@@ -105,3 +110,26 @@ def test_time_zones_of_a_number_its_country_and_none():
     assert "Europe/London" in time_zones("+447911123456", "MOBILE", 44)
     assert "Europe/Moscow" in time_zones("+79123456789", "MOBILE", 7)  # the whole country
     assert time_zones("+80012345678", "TOLL_FREE", 800) == ()
+
+
+def test_time_zones_agree_with_phonenumbers_for_every_region_and_type():
+    """Each region's example numbers of every type, their last digits varied: the zones
+    phonenumbers itself gives (without its Etc/Unknown)."""
+    rng = random.Random(164)
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            digits = str(example.national_number)
+            tail = "".join(rng.choice("0123456789") for _ in range(2))
+            try:
+                key = phone.normalize(f"+{example.country_code}{digits[:-2]}{tail}")
+            except PhoneNumberError:
+                continue
+            parsed = phonenumbers.parse(key.e164_number)
+            want = tuple(z for z in timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
+            assert time_zones(key.e164_number, key.number_type, key.country_code) == want, key
+            checked += 1
+    assert checked > 1000

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache, lru_cache
+
 import phonenumbers
 from phonenumbers import PhoneNumberType
-from phonenumbers.timezone import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX, UNKNOWN_TIMEZONE
+from phonenumbers.timezone import TIMEZONE_DATA, UNKNOWN_TIMEZONE
 
 FALLBACK_ZONE = "UTC"  # for numbers with no country (+800, +882 ...): judged by UTC
 
@@ -16,13 +18,24 @@ def time_zones(e164: str, number_type: str, country_code: int) -> tuple[str, ...
     parts (no second parse), without its "Etc/Unknown".
     """
     kind = getattr(PhoneNumberType, number_type, PhoneNumberType.UNKNOWN)
-    found: tuple[str, ...] = ()
-    if phonenumbers.is_number_type_geographical(kind, country_code):
-        digits = e164[1:]
-        for length in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
-            if digits[:length] in TIMEZONE_DATA:
-                found = TIMEZONE_DATA[digits[:length]]
-                break
-    else:
-        found = TIMEZONE_DATA.get(str(country_code), ())
-    return tuple(zone for zone in found if zone != UNKNOWN_TIMEZONE)
+    if not phonenumbers.is_number_type_geographical(kind, country_code):
+        return _zones_at(str(country_code))
+    digits = e164[1:]
+    for length in _prefix_lengths(country_code):
+        if length <= len(digits) and digits[:length] in TIMEZONE_DATA:
+            return _zones_at(digits[:length])
+    return ()
+
+
+@cache
+def _prefix_lengths(country_code: int) -> tuple[int, ...]:
+    """The lengths, longest first, of the metadata's prefixes a number of this country
+    code can start with: every imported row tried all nine lengths before."""
+    code = str(country_code)
+    lengths = {len(p) for p in TIMEZONE_DATA if p.startswith(code) or code.startswith(p)}
+    return tuple(sorted(lengths, reverse=True))
+
+
+@lru_cache(maxsize=4096)
+def _zones_at(prefix: str) -> tuple[str, ...]:
+    return tuple(zone for zone in TIMEZONE_DATA.get(prefix, ()) if zone != UNKNOWN_TIMEZONE)

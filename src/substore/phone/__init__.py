@@ -11,6 +11,7 @@ from substore.phone.normalize import (
     CountryCodeSource,
     NormalizedNumber,
     check_region,
+    load_metadata,
     normalize,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "CountryCodeSource",
     "NormalizedNumber",
     "check_region",
+    "load_metadata",
     "normalize",
 ]

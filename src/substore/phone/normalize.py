@@ -125,6 +125,11 @@ def normalize(
     return _from_number(number, region, strict_country_code)
 
 
+def load_metadata() -> None:
+    """Load every region's metadata now (phonenumbers loads a region's on first use)."""
+    PhoneMetadata.load_all()
+
+
 @lru_cache(maxsize=512)
 def check_region(code: str) -> str:
     """An ISO 3166-1 alpha-2 code phonenumbers knows, upper-cased; else raise."""

@@ -75,7 +75,7 @@ def create_app(
     `start_normalisers` starts the import's normaliser processes before serving."""
     schema = build_schema()
     principals = auth.PrincipalCache(settings.auth_cache_seconds)
-    cpu = CpuPool(settings.normalize_workers)
+    cpu = CpuPool(settings.normalize_workers, services.warm_up)
     limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     accounts: TTLCache[int, Any] = TTLCache(10_000, settings.account_cache_seconds)
     plans = Plans(schema) if settings.plan_cache else None
@@ -86,7 +86,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.engine = engine or await _engine(settings, check_database)
         if start_normalisers:
-            cpu.start(services.warm_up)
+            cpu.start()
         app.state.readers = Readers(app.state.engine, settings.pool_size)
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
         yield
