@@ -30,7 +30,8 @@ def time_zones(e164: str, number_type: str, country_code: int) -> tuple[str, ...
 @cache
 def _prefix_lengths(country_code: int) -> tuple[int, ...]:
     """The lengths, longest first, of the metadata's prefixes a number of this country
-    code can start with: every imported row tried all nine lengths before."""
+    code can start with. Every stored key looks its zones up; trying each length from
+    nine down was half of that."""
     code = str(country_code)
     lengths = {len(p) for p in TIMEZONE_DATA if p.startswith(code) or code.startswith(p)}
     return tuple(sorted(lengths, reverse=True))
