@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import cache
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -37,6 +37,6 @@ def _prefix_lengths(country_code: int) -> tuple[int, ...]:
     return tuple(sorted(lengths, reverse=True))
 
 
-@lru_cache(maxsize=4096)
+@cache  # as many entries at most as the metadata has prefixes
 def _zones_at(prefix: str) -> tuple[str, ...]:
     return tuple(zone for zone in TIMEZONE_DATA.get(prefix, ()) if zone != UNKNOWN_TIMEZONE)

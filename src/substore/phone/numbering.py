@@ -5,7 +5,7 @@ code (+1: the US, Canada and 23 others) by finding the number's type in each reg
 metadata until one knows it; normalising then asked for the number's type again, in the
 region just found. Here the type found is kept, and each region's number descriptions
 are read once into (lengths, compiled pattern) pairs: phonenumbers' _number_type_helper
-makes five calls a description, and a number meets ten. The same answers (tests/unit/
+makes five calls a description, and a number meets up to ten. The same answers (tests/unit/
 test_phone_numbering.py compares them with phonenumbers' own), two fifths less work.
 """
 
@@ -43,7 +43,9 @@ class _Types(NamedTuple):
     same_mobile_and_fixed_line: bool
 
 
-_TYPES: dict[int, _Types] = {}  # by id(metadata): phonenumbers keeps one per region
+# By id(metadata): PhoneMetadata defines __eq__ and so cannot be a cache key itself, and
+# phonenumbers keeps one object a region for the life of the process.
+_TYPES: dict[int, _Types] = {}
 
 
 def region_and_type(country_code: int, national_number: str) -> tuple[str | None, int]:
