@@ -6,6 +6,10 @@ under the row lock the write takes, so an opt-out can only be undone by fresh co
 (a `consentedAt` later than `unsubscribedAt`) or an opt-in keyword, whatever runs
 alongside. Every change (and every refused re-subscription) becomes a consent event
 in the same statement.
+
+Every STOP is evidence: one that reaches a subscriber already opted out moves
+`unsubscribedAt` forward to its own time (never back) and is an event of its own, so
+consent given before the person's latest STOP never resubscribes them.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class Provenance:
     at: datetime  # when (a keyword's receivedAt, else now)
     source: str  # "api", "import", "keyword:STOP" ...
     detail: str | None = None  # the key prefix, or the keyword message
+    # The person's own message (a keyword): an opt-out it restates is fresh evidence.
+    message: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +75,18 @@ def updates(incoming: Incoming) -> list[str]:
     items = []
     if incoming.status is not None:
         opting_out = f"({final}) = 'UNSUBSCRIBED' AND s.status <> 'UNSUBSCRIBED'"
+        # A later STOP to an opted-out subscriber: its time is the opt-out that counts.
+        restating = (
+            f"CAST(:message AS boolean) AND {incoming.status} = 'UNSUBSCRIBED' "
+            f"AND s.status = 'UNSUBSCRIBED' AND {at} > s.unsubscribed_at"
+        )
         items += [
             f"status = {final}",
             f"status_changed_at = CASE WHEN ({final}) <> s.status THEN {at} "
             "ELSE s.status_changed_at END",
-            f"unsubscribed_at = CASE WHEN {opting_out} THEN {at} ELSE s.unsubscribed_at END",
-            f"unsubscribe_source = CASE WHEN {opting_out} THEN {source} "
+            f"unsubscribed_at = CASE WHEN {opting_out} OR {restating} THEN {at} "
+            "ELSE s.unsubscribed_at END",
+            f"unsubscribe_source = CASE WHEN {opting_out} OR {restating} THEN {source} "
             "ELSE s.unsubscribe_source END",
         ]
     # Evidence is recorded only where it leaves the subscriber subscribed: consent given
@@ -112,11 +124,17 @@ def events_cte(incoming: Incoming, input_alias: str | None) -> str:
   WHERE (up.changed AND NOT (up.created AND up.status = 'SUBSCRIBED' AND {evidence} IS NULL))
      OR (up.status = 'UNSUBSCRIBED' AND {asked} AND NOT up.changed)
      OR (up.status = 'SUBSCRIBED' AND NOT up.changed AND {evidence} IS NOT NULL)
+     OR (up.status = 'UNSUBSCRIBED' AND NOT up.changed AND CAST(:message AS boolean))
 )"""
 
 
 def params(provenance: Provenance) -> dict[str, Any]:
-    return {"at": provenance.at, "source": provenance.source, "detail": provenance.detail}
+    return {
+        "at": provenance.at,
+        "source": provenance.source,
+        "detail": provenance.detail,
+        "message": provenance.message,
+    }
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -49,7 +49,7 @@ async def record_inbound_message(
     profile: dict = {"status": "UNSUBSCRIBED"}
     if action is InboundAction.OPTED_IN:  # the person's own message is the evidence
         profile = {"status": "SUBSCRIBED", "consented_at": at, "consent_source": f"keyword:{word}"}
-    provenance = Provenance(at, f"keyword:{word}", text.strip()[:_DETAIL_LENGTH])
+    provenance = Provenance(at, f"keyword:{word}", text.strip()[:_DETAIL_LENGTH], message=True)
     if found is not None:  # keep the number as the account stored it
         row = SubscriberWrite(key={}, profile=profile)
         stored = await repository.update_subscriber(conn, account.id, found.id, row, provenance)
