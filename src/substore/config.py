@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # bucket). A 4-lane import sends about 30 a second. 0 turns the limit off.
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
+    # Unknown API keys from one client address: past this many within the window (counted
+    # from the last one), that address gets 429 before its keys cost a lookup. 0: off.
+    unknown_key_limit: int = 30
+    unknown_key_window_seconds: float = 60.0
     # Processes (of each serving process) that normalise imports off the event loop; 0
     # runs them in a thread. One per core: they are idle-scheduled (cpu.py), and with one
     # fewer a 100k import ran in two modes, 16.7k-17.5k or 19.0k rows/s (6 runs), the

@@ -8,7 +8,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS = Counter(
-    "substore_requests_total", "GraphQL requests by operation and status", ["operation", "status"]
+    "substore_requests_total",
+    "GraphQL requests by operation type and status",
+    ["operation", "status"],
 )
 LATENCY = Histogram(
     "substore_request_seconds",

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, TypeVar
 
+from graphql import DocumentNode
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
@@ -33,6 +34,8 @@ class Context:
     concurrent: bool = True
     # An importSubscribers call's rows where they were read before execution (rows.py).
     import_rows: list[services.SubscriberInput] | None = None
+    # The document as the edge parsed it: the schema's parse step takes it (documents.py).
+    document: DocumentNode | None = None
     # graphql-core resolves sibling fields concurrently; one connection runs one
     # statement at a time, so resolvers take turns.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -32,7 +32,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.types.arguments import convert_arguments
 
-from substore.graphql.documents import Lru, parse_document
+from substore.graphql.documents import DocumentCache, cacheable, parse_document
 
 # Root fields whose resolvers are plain reads (no permission classes, no side effects).
 ROOTS = frozenset({"subscriber", "subscribers"})
@@ -71,21 +71,20 @@ class Plans:
     def __init__(self, schema: Any) -> None:
         self.strawberry = schema
         self.schema = schema._schema
-        self.plans: Lru[tuple[str, str | None], Plan | None] = Lru(512)
+        self.plans: DocumentCache[Plan | None] = DocumentCache()
 
     def get(self, query: str, name: str | None) -> Plan | None:
-        return self.plans.get((query, name))
+        return self.plans.get(query, name)
 
     def learn(self, query: str, name: str | None) -> None:
         """After a clean plain run: remember whether the document can have a plan."""
-        key = (query, name)
-        if key in self.plans:  # a plan, or None for a document that cannot have one
-            return
+        if not cacheable(query) or self.plans.knows(query, name):
+            return  # too long to keep, or known: a plan, or None for one that cannot have one
         try:
             plan = self._compile(query, name)
         except Unplannable:
             plan = None
-        self.plans.put(key, plan)
+        self.plans.put(query, name, plan)
 
     async def run(self, plan: Plan, variables: dict[str, Any] | None, context: Any) -> dict:
         """The operation's data; Unplannable where the plain executor must answer."""

@@ -34,7 +34,7 @@ from graphql import (
 from graphql.language import Visitor
 
 from substore import services
-from substore.graphql.documents import Lru, parse_document
+from substore.graphql.documents import DocumentCache, cacheable, parse_document
 from substore.graphql.inputs import PYTHON_NAMES
 from substore.graphql.limits import OperationError, select_operation
 
@@ -59,16 +59,17 @@ class ImportRows:
             name: (PYTHON_NAMES[name], _coercer(field.type))
             for name, field in row_type.fields.items()
         }
-        self.variables: Lru[tuple[str, str | None], str | None] = Lru(512)
+        self.variables: DocumentCache[str | None] = DocumentCache()
 
     async def take(
         self, query: str, name: str | None, variables: dict[str, Any] | None
     ) -> LeanImport | None:
         """The call's rows as service inputs, or None where graphql-core must read them."""
-        key = (query, name)
-        if key not in self.variables:
-            self.variables.put(key, _rows_variable(query, name))
-        variable = self.variables.get(key)
+        if not cacheable(query):
+            return None  # read by graphql-core: a document this long is parsed once only
+        variable = self.variables.get(query, name)
+        if variable is None and not self.variables.knows(query, name):
+            variable = self.variables.put(query, name, _rows_variable(query, name))
         if variable is None or not variables or type(variables.get(variable)) is not list:
             return None
         rows = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 from graphql import (
     ArgumentNode,
@@ -23,7 +22,7 @@ from graphql import (
 from graphql.language.visitor import SKIP
 from strawberry.extensions import SchemaExtension
 
-from substore.graphql.documents import Lru
+from substore.graphql.documents import DocumentCache
 from substore.text import text_problem
 
 # Input types whose values are subscriber rows: their fields are checked by the services
@@ -45,7 +44,7 @@ class StorableStrings(ValidationRule):
             self.report_error(GraphQLError(f"A string argument {problem}.", node))
 
 
-_cache: Lru[Any, list[GraphQLError]] = Lru()
+_cache: DocumentCache[list[GraphQLError]] = DocumentCache()
 
 
 class ThreadedValidation(SchemaExtension):
@@ -54,10 +53,7 @@ class ThreadedValidation(SchemaExtension):
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         rules = tuple(context.validation_rules)
-        # The same query text parses to the same document (ParserCache), but the key is
-        # the text itself: it is hashable in O(1) once Python has hashed it.
-        key = (context.query, rules)
-        errors = _cache.get(key)
+        errors = _cache.get(context.query, rules)
         if errors is None:
             # strawberry's own step (it adds its oneOf and Maybe rules); imported here
             # because strawberry.schema imports the extensions.
@@ -65,6 +61,6 @@ class ThreadedValidation(SchemaExtension):
 
             schema, document = context.schema._schema, context.graphql_document
             errors = await asyncio.to_thread(validate_document, schema, document, rules)
-            _cache.put(key, errors)
+            _cache.put(context.query, rules, errors)
         context.pre_execution_errors = errors
         yield

@@ -18,7 +18,7 @@ from typing import Any
 from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -31,8 +31,9 @@ from substore.errors import RequestCode as Code
 from substore.graphql.plans import Plans
 from substore.graphql.rows import ImportRows
 from substore.graphql.schema import build_schema
-from substore.web.execution import UNAVAILABLE_MESSAGE, Runtime, execute, masked
-from substore.web.observe import metrics, observe
+from substore.web.caller import FailureThrottle, Gate
+from substore.web.execution import UNAVAILABLE_MESSAGE, Call, Runtime, execute, masked
+from substore.web.observe import CLIENT_CLOSED_REQUEST, loggable, metrics, observe
 from substore.web.operation import RequestError, read_operation
 from substore.web.outage import RETRY_AFTER_SECONDS, Availability, is_unavailable, watch_embedded
 from substore.web.ratelimit import RateLimiter
@@ -77,6 +78,7 @@ def create_app(
     principals = auth.PrincipalCache(settings.auth_cache_seconds)
     cpu = CpuPool(settings.normalize_workers, services.warm_up)
     limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    failures = FailureThrottle(settings.unknown_key_limit, settings.unknown_key_window_seconds)
     accounts: TTLCache[int, Any] = TTLCache(10_000, settings.account_cache_seconds)
     plans = Plans(schema) if settings.plan_cache else None
     rows = ImportRows(schema) if settings.plan_cache else None
@@ -109,17 +111,22 @@ def create_app(
         return response
 
     async def _answer(request: Request, request_id: str, fields: dict[str, Any]) -> Response:
+        state = request.app.state
         try:
+            gate = Gate(state.engine, principals, limiter, failures)
+            principal, headers = await gate.admit(request)
+            fields |= {"account": principal.account_id, "key": principal.key_prefix}
             operation = await read_operation(request, settings.max_body_bytes)
-            fields["operation"] = operation.label
-            state = request.app.state
-            runtime = Runtime(
-                state.engine, schema, principals, cpu, limiter, accounts, state.readers, plans, rows
-            )
-            response = await execute(runtime, request, operation, request_id, fields)
+            fields |= {"kind": operation.kind.value, "operation": loggable(operation.label)}
+            runtime = Runtime(state.engine, schema, cpu, accounts, state.readers, plans, rows)
+            call = Call(principal, operation, request_id, headers)
+            response = await execute(runtime, call, fields)
         except RequestError as error:
             fields["code"] = str(error.code)
             return error_response(error.code, str(error), request_id, **error.headers)
+        except ClientDisconnect:  # the client left mid-body: nobody to answer, no fault
+            fields["code"] = "CLIENT_CLOSED_REQUEST"
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         except Exception as error:
             if not is_unavailable(error):
                 log.exception("request %s failed", request_id)
@@ -133,10 +140,13 @@ def create_app(
         return response
 
     async def healthz(request: Request) -> Response:
+        request_id = _request_id()
         try:
             await db.check_connection(request.app.state.engine)
         except ConfigError as error:
-            return JSONResponse({"status": "unavailable", "database": str(error)}, 503)
+            # The cause stays in the log: an anonymous caller learns nothing of the set-up.
+            log.warning("healthz %s: unavailable: %s", request_id, error)
+            return JSONResponse({"status": "unavailable", "requestId": request_id}, 503)
         return JSONResponse({"status": "ok"})
 
     routes = [

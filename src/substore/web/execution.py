@@ -14,7 +14,6 @@ from cachetools import TTLCache
 from graphql import OperationType
 from graphql.error import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from substore import auth, services
@@ -23,9 +22,8 @@ from substore.errors import RequestCode as Code
 from substore.graphql.context import Context
 from substore.graphql.plans import Plans, Unplannable
 from substore.graphql.rows import ImportRows
-from substore.web.operation import Operation, RequestError
+from substore.web.operation import Operation
 from substore.web.outage import RETRY_AFTER_SECONDS, is_unavailable
-from substore.web.ratelimit import RateLimiter
 from substore.web.readers import Readers
 
 log = logging.getLogger("substore.web")
@@ -37,9 +35,7 @@ class Runtime:
 
     engine: AsyncEngine
     schema: Any
-    principals: auth.PrincipalCache
     cpu: CpuPool
-    limiter: RateLimiter
     accounts: TTLCache[int, services.Record]
     readers: Readers
     plans: Plans | None  # None: every operation through the plain executor
@@ -53,31 +49,36 @@ def masked(request_id: str) -> str:
 UNAVAILABLE_MESSAGE = f"The database is unavailable; retry in {RETRY_AFTER_SECONDS} s."
 
 
-async def execute(
-    runtime: Runtime,
-    request: Request,
-    operation: Operation,
-    request_id: str,
-    fields: dict[str, Any],
-) -> Response:
-    """Run `operation`; `fields` gets who asked and the first error's code (for the log)."""
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One admitted request: who calls, what it runs, what to answer with."""
+
+    principal: auth.Principal
+    operation: Operation
+    request_id: str
+    headers: dict[str, str]  # the rate limiter's
+
+
+async def execute(runtime: Runtime, call: Call, fields: dict[str, Any]) -> Response:
+    """Run the call's operation; `fields` gets the first error's code (for the log)."""
+    operation = call.operation
     # Reads need no transaction (and its BEGIN/COMMIT round trips): they borrow a reader,
     # already in autocommit. Writes get a connection of their own, and exactly one.
     if operation.kind is OperationType.QUERY:
         async with runtime.readers.lease() as lease:
             conn = lease.connection
-            outcome = await _answer(runtime, request, operation, request_id, conn, fields)
+            outcome = await _answer(runtime, call, conn)
             lease.keep = outcome.status < 500
     else:
         async with runtime.engine.connect() as conn:
-            outcome = await _answer(runtime, request, operation, request_id, conn, fields)
+            outcome = await _answer(runtime, call, conn)
     if outcome.changed:  # updateAccount: read again by the next request, after the commit
         runtime.accounts.pop(outcome.account_id, None)
     payload: dict[str, Any] = {"data": outcome.data}
     if outcome.errors:
         payload["errors"] = outcome.errors
         fields["code"] = outcome.errors[0]["extensions"]["code"]
-    headers = {"X-Request-Id": request_id, **outcome.headers}
+    headers = {"X-Request-Id": call.request_id, **call.headers}
     if outcome.status == Code.SERVICE_UNAVAILABLE.http_status:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return GraphQLResponse(payload, outcome.status, headers)
@@ -86,40 +87,30 @@ async def execute(
 @dataclass(frozen=True, slots=True)
 class Outcome:
     account_id: int
-    headers: dict[str, str]  # the rate limiter's
     data: Any
     errors: list[dict]
     status: int
     changed: bool  # the account itself
 
 
-async def _answer(
-    runtime: Runtime,
-    request: Request,
-    operation: Operation,
-    request_id: str,
-    conn: AsyncConnection,
-    fields: dict[str, Any],
-) -> Outcome:
-    principal = await _principal(conn, runtime.principals, request)
-    fields |= {"account": principal.account_id, "key": principal.key_prefix}
-    verdict = runtime.limiter.check(f"{principal.account_id}:{principal.key_prefix}")
-    if not verdict.allowed:
-        raise RequestError(
-            Code.TOO_MANY_REQUESTS,
-            f"This API key sent more than {runtime.limiter.burst} requests at once or "
-            f"{runtime.limiter.per_second:g} a second: retry after "
-            f"{verdict.headers['Retry-After']} s.",
-            verdict.headers,
-        )
+async def _answer(runtime: Runtime, call: Call, conn: AsyncConnection) -> Outcome:
+    principal = call.principal
     account = await _account(conn, runtime.accounts, principal.account_id)
-    context = partial(Context, principal, account, request_id, conn, runtime.cpu.run)
-    data, found, changed = await _run(runtime, operation, context)
-    errors, status = classify(found, request_id)
+    context = partial(
+        Context,
+        principal,
+        account,
+        call.request_id,
+        conn,
+        runtime.cpu.run,
+        document=call.operation.document,
+    )
+    data, found, changed = await _run(runtime, call.operation, context)
+    errors, status = classify(found, call.request_id)
     # A failed request changes nothing: commit only a clean run.
     if conn.in_transaction():
         await (conn.rollback() if status >= 500 else conn.commit())
-    return Outcome(principal.account_id, verdict.headers, data, errors, status, changed)
+    return Outcome(principal.account_id, data, errors, status, changed)
 
 
 class GraphQLResponse(JSONResponse):
@@ -172,23 +163,6 @@ async def _account(
     if account is None:
         account = cache[account_id] = await services.get_account(conn, account_id)
     return account
-
-
-async def _principal(
-    conn: AsyncConnection, principals: auth.PrincipalCache, request: Request
-) -> auth.Principal:
-    token = auth.bearer_token(request.headers.get("authorization"))
-    principal = principals.get(token) if token else None
-    if principal is None:
-        principal = await auth.authenticate(conn, token)
-        if principal is None:
-            raise RequestError(
-                Code.UNAUTHENTICATED,
-                "Missing or invalid API key: send Authorization: Bearer <key>.",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        principals.put(token, principal)
-    return principal
 
 
 def classify(errors: list[GraphQLError], request_id: str) -> tuple[list[dict], int]:

@@ -1,14 +1,19 @@
 """What the server tells its operators: Prometheus metrics and one log line per request.
 
-Metrics (prometheus-client): requests by operation and status, their latency, imported
-rows by status, and database connections in use. With several server processes, set
+Metrics (prometheus-client): requests by operation type and status, their latency,
+imported rows by status, and database connections in use. Every label value comes from
+a closed set (query, mutation, subscription, or "-" before an operation is known; HTTP
+statuses): nothing a client names becomes a label, so no client can grow /metrics. With several server processes, set
 PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode) and /metrics adds up
 every process's figures.
 
 Logs: expected refusals (401, 403, 429, a query's RECORD_NOT_FOUND...) are one line
 with their code and request id; only a real 500 carries a traceback (execution.py).
 `substore serve` writes an access line per GraphQL request on stdout: request id, key
-prefix, account, operation name, status, duration; as JSON with SUBSTORE_LOG_FORMAT=json.
+prefix, account, operation name (of authenticated requests only, cut to
+MAX_LOGGED_NAME characters), status, duration; as JSON with SUBSTORE_LOG_FORMAT=json.
+A client that hangs up before its body is in is logged and counted as 499, nginx's
+"client closed request", not as an error of ours.
 """
 
 from __future__ import annotations
@@ -29,6 +34,14 @@ from substore.metrics import LATENCY, POOL_IN_USE, REQUESTS
 
 log = logging.getLogger("substore.web")
 
+CLIENT_CLOSED_REQUEST = 499
+MAX_LOGGED_NAME = 64
+
+
+def loggable(name: str) -> str:
+    """A client-chosen name as a log field: bounded, whatever the client sent."""
+    return name if len(name) <= MAX_LOGGED_NAME else name[: MAX_LOGGED_NAME - 1] + "…"
+
 
 def metrics(request: Request) -> Response:
     pool = getattr(request.app.state.engine, "pool", None)
@@ -46,10 +59,10 @@ def observe(
     request_id: str, fields: dict[str, Any], status: int, started: float, client: str
 ) -> None:
     """Count one request, and log it: one line, as JSON when asked for."""
-    operation = fields.get("operation") or "-"
+    kind = fields.get("kind") or "-"
     seconds = time.perf_counter() - started
-    REQUESTS.labels(operation, str(status)).inc()
-    LATENCY.labels(operation).observe(seconds)
+    REQUESTS.labels(kind, str(status)).inc()
+    LATENCY.labels(kind).observe(seconds)
     if code := fields.get("code"):
         log.info("request %s: %s %s", request_id, status, code)
     if ACCESS.format is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     ListTypeNode,
     NonNullTypeNode,
     OperationDefinitionNode,
@@ -25,7 +26,7 @@ from starlette.requests import Request
 
 from substore.errors import RequestCode as Code
 from substore.graphql import limits
-from substore.graphql.documents import Lru, parse_document
+from substore.graphql.documents import DocumentCache, parse_document
 from substore.graphql.validation import ROW_INPUTS
 from substore.text import json_problem
 
@@ -50,7 +51,8 @@ class Operation:
     variables: dict[str, Any] | None
     name: str | None  # the operationName given, if any
     kind: OperationType
-    label: str  # the operation's own name, else its kind: for logs and metrics
+    label: str  # the operation's own name, else its kind: for the access log
+    document: DocumentNode  # parsed once, here
 
 
 async def read_operation(request: Request, max_body_bytes: int) -> Operation:
@@ -116,25 +118,28 @@ async def _operation(body: Any) -> Operation:
         raise RequestError(Code.BAD_REQUEST, '"variables" must be a JSON object.')
     if not isinstance(name or "", str):
         raise RequestError(Code.BAD_REQUEST, '"operationName" must be a string.')
-    selected = await _selected(body["query"], name or None)
+    document, selected = await _selected(body["query"], name or None)
     _check_variables(selected, variables or {})
     label = selected.name.value if selected.name else selected.operation.value
-    return Operation(body["query"], variables, name or None, selected.operation, label)
+    kind = selected.operation
+    return Operation(body["query"], variables, name or None, kind, label, document)
 
 
-_SELECTED: Lru[tuple[str, str | None], OperationDefinitionNode] = Lru()
+Selected = tuple[DocumentNode, OperationDefinitionNode]
+_SELECTED: DocumentCache[Selected] = DocumentCache()
 
 
-async def _selected(query: str, name: str | None) -> OperationDefinitionNode:
-    """The operation to run, within the limits. The same queries recur: a new one is
-    parsed and measured in a thread (tens of milliseconds for a large one)."""
-    found = _SELECTED.get((query, name))
+async def _selected(query: str, name: str | None) -> Selected:
+    """The document and the operation to run, within the limits. The same queries
+    recur: a new one is parsed and measured in a thread (tens of milliseconds for a
+    large one)."""
+    found = _SELECTED.get(query, name)
     if found is None:
-        found = _SELECTED.put((query, name), await asyncio.to_thread(_select, query, name))
+        found = _SELECTED.put(query, name, await asyncio.to_thread(_select, query, name))
     return found
 
 
-def _select(query: str, name: str | None) -> OperationDefinitionNode:
+def _select(query: str, name: str | None) -> Selected:
     try:
         document = parse_document(query)
     except GraphQLSyntaxError as error:
@@ -149,7 +154,7 @@ def _select(query: str, name: str | None) -> OperationDefinitionNode:
         limits.check(document, operation)
     except limits.TooComplex as error:
         raise RequestError(Code.QUERY_TOO_COMPLEX, str(error)) from None
-    return operation
+    return document, operation
 
 
 def _check_variables(operation: OperationDefinitionNode, variables: dict[str, Any]) -> None:
