@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 PROBE_FROM = "127.0.0.2"
 
@@ -109,19 +110,41 @@ def _status(client: httpx.Client, method: str, url: str, key: str = "", **kw: ob
         return type(error).__name__
 
 
-def probe_for(url: str, key: str, seconds: float, every: float) -> dict[str, object]:
+def held(server: psutil.Process, port: int, addresses: set[str]) -> int:
+    """Connections from `addresses` that the server's processes have accepted."""
+    pids = {server.pid} | {child.pid for child in server.children(recursive=True)}
+    return sum(
+        1
+        for c in psutil.net_connections("tcp")
+        if c.pid in pids
+        and c.laddr
+        and c.laddr.port == port
+        and c.raddr
+        and c.raddr.ip in addresses
+    )
+
+
+def probe_for(
+    url: str, key: str, seconds: float, every: float, count_held: object = None
+) -> dict[str, object]:
+    """Probes every `every` s for `seconds`; with `count_held`, the server's held sockets
+    sampled every 5 s."""
     keyed: collections.Counter[str] = collections.Counter()
     health: collections.Counter[str] = collections.Counter()
-    times = []
+    times, holding, sampled = [], [], 0.0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         k, h, took = probe(url, key)
         keyed[k] += 1
         health[h] += 1
         times.append(took * 1000)
+        if callable(count_held) and time.monotonic() - sampled > 5:
+            holding.append(count_held())
+            sampled = time.monotonic()
         time.sleep(every)
     median = statistics.median(times) if times else 0.0
-    return {"keyed": dict(keyed), "healthz": dict(health), "keyed_ms_median": round(median, 1)}
+    found = {"keyed": dict(keyed), "healthz": dict(health), "keyed_ms_median": round(median, 1)}
+    return found | ({"server_held_flood_sockets": holding} if holding else {})
 
 
 def start_server(port: int, data_dir: Path, extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
@@ -162,21 +185,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="substore-flood-") as tmp:
         proc, key = start_server(port, Path(tmp), extra)
         try:
-            report(f"http://127.0.0.1:{port}", port, key, args)
+            report(f"http://127.0.0.1:{port}", psutil.Process(proc.pid), port, key, args)
         finally:
             proc.send_signal(signal.SIGINT)  # stops the embedded PostgreSQL too
             proc.wait(timeout=60)
             proc.stdout.close()  # type: ignore[union-attr]
 
 
-def report(url: str, port: int, key: str, args: argparse.Namespace) -> None:
+def report(url: str, server: psutil.Process, port: int, key: str, args: argparse.Namespace) -> None:
     print("before the flood:", probe_for(url, key, 2, args.every))
-    flood = Flood(port, args.sockets, flood_addresses(args.addresses))
+    addresses = flood_addresses(args.addresses)
+    flood = Flood(port, args.sockets, addresses)
     thread = threading.Thread(target=flood.run)
     started = time.monotonic()
     thread.start()
     try:
-        during = probe_for(url, key, args.seconds, args.every)
+        during = probe_for(
+            url, key, args.seconds, args.every, lambda: held(server, port, set(addresses))
+        )
     finally:
         flood.stop.set()
         thread.join(timeout=30)

@@ -31,6 +31,7 @@ from substore.errors import RequestCode as Code
 from substore.graphql.plans import Plans
 from substore.graphql.rows import ImportRows
 from substore.graphql.schema import build_schema
+from substore.web import connections
 from substore.web.execution import UNAVAILABLE_MESSAGE, Runtime, execute, masked
 from substore.web.observe import metrics, observe
 from substore.web.operation import RequestError, read_operation
@@ -133,6 +134,8 @@ def create_app(
         return response
 
     async def healthz(request: Request) -> Response:
+        if connections.at_limit(request.scope):  # other requests are refused: say so
+            return JSONResponse({"status": "unavailable", "connections": "at the limit"}, 503)
         try:
             await db.check_connection(request.app.state.engine)
         except ConfigError as error:
