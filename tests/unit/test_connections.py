@@ -68,7 +68,7 @@ def test_trusted_networks_parse_what_the_setting_accepts():
     assert Settings(forwarded_allow_ips=" 10.0.0.5, 10.1.0.0/16 ,").forwarded_allow_ips == (
         "10.0.0.5,10.1.0.0/16"
     )
-    with pytest.raises(pydantic.ValidationError, match="10.0.0.x"):
+    with pytest.raises(pydantic.ValidationError, match=r"10\.0\.0\.x"):
         Settings(forwarded_allow_ips="10.0.0.x")
 
 
