@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import resource
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -124,8 +126,18 @@ def held(server: psutil.Process, port: int, addresses: set[str]) -> int:
     )
 
 
+def cpu_seconds(server: psutil.Process) -> float:
+    """User + system CPU the server's processes have used so far."""
+    total = 0.0
+    for proc in [server, *server.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def probe_for(
-    url: str, key: str, seconds: float, every: float, count_held: object = None
+    url: str, key: str, seconds: float, every: float, count_held: Callable[[], int] | None = None
 ) -> dict[str, object]:
     """Probes every `every` s for `seconds`; with `count_held`, the server's held sockets
     sampled every 5 s."""
@@ -138,7 +150,7 @@ def probe_for(
         keyed[k] += 1
         health[h] += 1
         times.append(took * 1000)
-        if callable(count_held) and time.monotonic() - sampled > 5:
+        if count_held is not None and time.monotonic() - sampled > 5:
             holding.append(count_held())
             sampled = time.monotonic()
         time.sleep(every)
@@ -197,7 +209,7 @@ def report(url: str, server: psutil.Process, port: int, key: str, args: argparse
     addresses = flood_addresses(args.addresses)
     flood = Flood(port, args.sockets, addresses)
     thread = threading.Thread(target=flood.run)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds(server)
     thread.start()
     try:
         during = probe_for(
@@ -209,7 +221,8 @@ def report(url: str, server: psutil.Process, port: int, key: str, args: argparse
     print(f"during the flood ({args.sockets} sockets, {time.monotonic() - started:.0f} s):", during)
     print(
         f"  flood: {flood.opened} connects, {flood.closed_by_server} closed by the server, "
-        f"{flood.refused} failed to connect, {flood.open} open at the end"
+        f"{flood.refused} failed to connect, {flood.open} open at the end; "
+        f"server CPU {cpu_seconds(server) - cpu:.1f} s"
     )
     print("after the flood:", probe_for(url, key, 3, args.every))
 
