@@ -54,6 +54,7 @@ def test_trusted_proxies_and_a_zero_cap_are_not_counted():
     for host in ("10.0.0.5", "10.0.0.5", "192.168.0.40", "192.168.0.40"):
         assert proxies.admit(host) == (None, True)
     assert proxies.admit("10.0.0.6") == ("10.0.0.6", True)
+    assert proxies.admit("::ffff:10.0.0.5") == (None, True)  # on a dual-stack socket
     assert PeerCounts(1, trusted_networks("*")).admit("10.0.0.6") == (None, True)
     assert PeerCounts(0).admit("10.0.0.6") == (None, True)
 

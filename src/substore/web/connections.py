@@ -32,15 +32,20 @@ TOO_MANY = (
 
 def client_key(host: str) -> str | None:
     """The client `host` counts as; None for what is not an IP address (a Unix socket)."""
+    address = _address(host)
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return None if address is None else str(address)
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`host` as an address: an IPv4 one too when a dual-stack socket shows it as IPv6."""
     try:
         address = ipaddress.ip_address(host.split("%", 1)[0])  # a zone (fe80::1%eth0) aside
     except ValueError:
         return None
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address
 
 
 def trusted_networks(text: str) -> tuple[Network, ...] | None:
@@ -76,13 +81,8 @@ class PeerCounts:
     def _is_trusted(self, host: str) -> bool:
         if self.trusted is None:
             return True
-        if not self.trusted:
-            return False
-        try:
-            address = ipaddress.ip_address(host.split("%", 1)[0])
-        except ValueError:
-            return False
-        return any(address in network for network in self.trusted)
+        address = _address(host) if self.trusted else None
+        return address is not None and any(address in network for network in self.trusted)
 
 
 def mark_at_limit(scope: MutableMapping[str, Any]) -> None:
