@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -37,9 +38,15 @@ class Settings(BaseSettings):
     # A connection that has not sent a whole request this long after it opened (or after
     # its last answer) is closed: idle and trickling clients cannot hold sockets forever.
     request_timeout_seconds: float = 60.0
+    # A request's headers are due this long after its connection opened (or last answered).
+    header_timeout_seconds: float = 10.0
     # Open connections past this are answered 503 at once, well before the process
     # runs out of file descriptors.
     max_connections: int = 1000
+    # Open connections per client address (IPv6: per /64) per process; past it, 429. 0: none.
+    max_connections_per_client: int = 100
+    # Proxies (IPs, networks, *) trusted to name the client (X-Forwarded-For), exempt from that cap.
+    forwarded_allow_ips: str = ""
     # "json": one JSON access-log line per request (request id, key, account, operation,
     # status, duration) instead of uvicorn's text line.
     log_format: Literal["text", "json"] = "text"
@@ -64,6 +71,15 @@ class Settings(BaseSettings):
         if url and not url.startswith(_URL_SCHEMES):
             raise ValueError("must be a PostgreSQL URL: postgresql://user:pass@host:5432/db")
         return url or None
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, text: str) -> str:
+        entries = [entry.strip() for entry in text.split(",") if entry.strip()]
+        for entry in entries:
+            if entry != "*":
+                ipaddress.ip_network(entry, strict=False)  # a ValueError names the entry
+        return ",".join(entries)
 
     @field_validator("default_region")
     @classmethod

@@ -31,6 +31,7 @@ from substore.errors import RequestCode as Code
 from substore.graphql.plans import Plans
 from substore.graphql.rows import ImportRows
 from substore.graphql.schema import build_schema
+from substore.web import connections
 from substore.web.caller import FailureThrottle, Gate
 from substore.web.execution import UNAVAILABLE_MESSAGE, Call, Runtime, execute, masked
 from substore.web.observe import CLIENT_CLOSED_REQUEST, loggable, metrics, observe
@@ -141,6 +142,9 @@ def create_app(
 
     async def healthz(request: Request) -> Response:
         request_id = _request_id()
+        if connections.at_limit(request.scope):  # other requests are refused: say so
+            log.warning("healthz %s: unavailable: every connection slot is taken", request_id)
+            return JSONResponse({"status": "unavailable", "requestId": request_id}, 503)
         try:
             await db.check_connection(request.app.state.engine)
         except ConfigError as error:

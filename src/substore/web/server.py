@@ -1,12 +1,15 @@
 """Serving the app with uvicorn, with the limits a public socket needs.
 
-- Every connection must deliver a whole request within `request_timeout_seconds` of
-  opening (or of its previous answer); uvicorn's own keep-alive timer only starts after
-  a first answer, so a client that sends nothing, or a byte every few seconds, used to
-  hold its socket forever.
-- Past `max_connections`, uvicorn answers 503 at once; the soft file-descriptor limit is
-  raised to the hard one, and repeated log lines are collapsed, so running out of file
-  descriptors cannot fill the disk with tracebacks.
+- Every connection must deliver a request's headers within `header_timeout_seconds`, and
+  the whole request within `request_timeout_seconds`, of opening (or of its previous
+  answer); uvicorn's own keep-alive timer only starts after a first answer, so a client
+  that sends nothing, or a byte every few seconds, used to hold its socket forever.
+- One client may hold `max_connections_per_client` connections open in a process; a
+  connection past that is answered 429 at once and closed (connections.py).
+- Past `max_connections`, uvicorn answers 503 at once, except to /healthz, which then
+  answers 503 itself; the soft file-descriptor limit is raised to the hard one, and
+  repeated log lines are collapsed, so running out of file descriptors cannot fill the
+  disk with tracebacks.
 """
 
 from __future__ import annotations
@@ -21,26 +24,52 @@ import resource
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from substore.config import Settings
+from substore.web.connections import TOO_MANY, PeerCounts, mark_at_limit, trusted_networks
 from substore.web.observe import use_access_log
+
+log = logging.getLogger("substore.web")
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's protocol on httptools, closing a connection that does not finish a request
-    within `request_timeout` of opening, or of its previous answer."""
+    """uvicorn's protocol on httptools with the limits of a public socket (module docstring).
+
+    The settings are class attributes because uvicorn makes the protocol itself; `peers`
+    is shared by the connections of the process."""
 
     request_timeout: float = 60.0
+    header_timeout: float = 10.0
+    peers: ClassVar[PeerCounts] = PeerCounts(0)
     _deadline: asyncio.TimerHandle | None = None
+    _started: float = 0.0
+    _peer: str | None = None
+
+    @classmethod
+    def configure(cls, settings: Settings) -> None:
+        """The limits of this process's connections (called in each serving process)."""
+        cls.request_timeout = settings.request_timeout_seconds
+        cls.header_timeout = settings.header_timeout_seconds
+        trusted = trusted_networks(settings.forwarded_allow_ips)
+        cls.peers = PeerCounts(settings.max_connections_per_client, trusted)
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm()
+        self._peer, within = self.peers.admit(self.client[0]) if self.client else (None, True)
+        if within:
+            self._expect_request()
+        else:
+            self._refuse()
+
+    def on_headers_complete(self) -> None:
+        self._arm(self._started + self.request_timeout)  # the headers are in; now the body
+        self._let_healthz_through()
+        super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -48,15 +77,40 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        self._arm()
+        if self.cycle.response_complete:  # else a pipelined request is being answered
+            self._expect_request()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._peer is not None:
+            self.peers.release(self._peer)
+            self._peer = None
         super().connection_lost(exc)
 
-    def _arm(self) -> None:
+    def _expect_request(self) -> None:
+        """A request may start now: its headers are due within `header_timeout`, the
+        whole of it within `request_timeout`."""
+        self._started = self.loop.time()
+        self._arm(self._started + min(self.header_timeout, self.request_timeout))
+
+    def _let_healthz_through(self) -> None:
+        """uvicorn answers 503 to every request past `limit_concurrency`; /healthz goes on
+        to the app, marked, so that it says so in its own words (and a balancer hears it)."""
+        limit = self.config.limit_concurrency
+        healthz = self.url.partition(b"?")[0] == b"/healthz"
+        self.limit_concurrency = None if healthz else limit
+        if healthz and limit and max(len(self.connections), len(self.tasks)) >= limit:
+            mark_at_limit(self.scope)
+
+    def _refuse(self) -> None:
+        host = self.client[0] if self.client else "-"
+        log.warning("refused a connection from %s: too many open from that client", host)
+        self.transport.write(TOO_MANY)
+        self.transport.close()
+
+    def _arm(self, when: float) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(self.request_timeout, self._expire)
+        self._deadline = self.loop.call_at(when, self._expire)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
@@ -122,6 +176,10 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
         http=f"{__name__}:DeadlineHttpToolsProtocol",
         loop="uvloop",
         limit_concurrency=settings.max_connections,
+        # Only a trusted proxy may name the client; none by default (config.py).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        ws="none",  # no WebSocket routes; an upgrade would leave the per-client count behind
         access_log=False,  # ours has the request id, key and operation (observe.py)
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it (as uvicorn.run)
@@ -160,7 +218,7 @@ def worker_app() -> Any:
     embedded = not settings.database_url
     # Joining the embedded PostgreSQL: the last process out stops it.
     settings = settings.model_copy(update={"database_url": db.database_url(settings)})
-    DeadlineHttpToolsProtocol.request_timeout = settings.request_timeout_seconds
+    DeadlineHttpToolsProtocol.configure(settings)
     _configure_logging(settings)
     # serve checked the database before starting the workers; a worker that starts (or is
     # started again) during an outage answers 503 until it is back, as the others do.
