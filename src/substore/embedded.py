@@ -143,11 +143,20 @@ def _stop(pgdata: Path) -> bool:
         return False
     with contextlib.suppress(psutil.NoSuchProcess):  # it may end by itself meanwhile
         postmaster.send_signal(signal.SIGINT)
-        try:
-            postmaster.wait(_STOP_SECONDS)
-        except psutil.TimeoutExpired:
+        if not _ended(postmaster.pid, _STOP_SECONDS):
             postmaster.send_signal(signal.SIGQUIT)  # it recovers at its next start
-            postmaster.wait(_STOP_SECONDS)
+            _ended(postmaster.pid, _STOP_SECONDS)
+    return True
+
+
+def _ended(pid: int, seconds: float) -> bool:
+    """Whether process `pid` ends within `seconds`. Not psutil's wait: that waits for the
+    zombie to be reaped too, which init may leave for a second or more."""
+    deadline = time.monotonic() + seconds
+    while _running(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
     return True
 
 
