@@ -108,7 +108,9 @@ def restart_if_stopped() -> bool:
             if not any(_running(p) for p in _holders(server.pgdata).get()):
                 continue  # serve has ended, and a worker outliving it must not revive it
             server.ensure_postgres_running()
-        restarted = True
+        # The library takes a killed postmaster that init has not reaped yet for a running
+        # one, and starts nothing: the next call will.
+        restarted = restarted or _postmaster(server.pgdata) is not None
     return restarted
 
 

@@ -9,16 +9,20 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
-from tests.support import free_port, wait_until_healthy
-
-SECONDS = 15  # a bound for the slowest step on a loaded machine, not an expected time
+from tests.support import (
+    eventually,
+    free_port,
+    postmaster_pid,
+    running,
+    stop_postgres,
+    wait_until_healthy,
+)
 
 
 @dataclass
@@ -29,11 +33,7 @@ class Served:
     url: str
 
     def postmaster(self) -> int | None:
-        """The pid postmaster.pid names, if the file is there."""
-        try:
-            return int((self.data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
+        return postmaster_pid(self.data_dir)
 
     def metrics_dirs(self) -> list[Path]:
         return list(self.tmp.glob("*-substore-metrics"))
@@ -48,24 +48,7 @@ class Served:
 
     def end(self, how: signal.Signals) -> None:
         self.proc.send_signal(how)
-        self.proc.wait(timeout=SECONDS * 2)
-
-
-def running(pid: int | None) -> bool:
-    """Whether `pid` is a process that has not ended (a zombie only awaits its parent)."""
-    try:
-        return pid is not None and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def eventually(check: Callable[[], bool], seconds: float = SECONDS) -> bool:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+        self.proc.wait(timeout=30)
 
 
 @pytest.fixture
@@ -106,9 +89,7 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
         if served.proc.poll() is None:
             served.proc.kill()
             served.proc.wait()
-        if running(postmaster := served.postmaster()):
-            os.kill(postmaster, signal.SIGINT)  # fast shutdown
-            eventually(lambda postmaster=postmaster: not running(postmaster))
+        stop_postgres(served.data_dir)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -140,7 +121,7 @@ def test_a_postgresql_the_watchdog_started_again_is_stopped_with_serve(serve, wo
     first = served.postmaster()
     os.kill(first, signal.SIGKILL)
     assert eventually(lambda: served.postmaster() not in (None, first))
-    wait_until_healthy(f"{served.url}/healthz", seconds=SECONDS)
+    wait_until_healthy(f"{served.url}/healthz", seconds=15)
     again = served.postmaster()
     assert running(again)
     served.end(signal.SIGTERM)
