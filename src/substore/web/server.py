@@ -24,6 +24,7 @@ import resource
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import uvicorn
@@ -31,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from substore.config import Settings
+from substore.reaper import Reaper
 from substore.web.connections import TOO_MANY, PeerCounts, mark_at_limit, trusted_networks
 from substore.web.observe import use_access_log
 
@@ -161,10 +163,11 @@ def raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def run(settings: Settings, host: str, port: int, workers: int) -> None:
+def run(settings: Settings, host: str, port: int, workers: int, reaper: Reaper) -> None:
     """Serve on `host`:`port`: in this process, or in `workers` processes sharing the
     socket (uvicorn's supervisor restarts one that dies). Per process: the key and
-    account caches, the rate limits, the normaliser pool (README: Scaling out)."""
+    account caches, the rate limits, the normaliser pool (README: Scaling out). `reaper`
+    removes what this process makes, should it be killed."""
     raise_file_limit()
     config = uvicorn.Config(
         f"{__name__}:worker_app",
@@ -186,18 +189,19 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
         if workers == 1:
             uvicorn.Server(config).run()
         else:
-            with _metrics_dir():
+            with _metrics_dir(reaper):
                 Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 @contextlib.contextmanager
-def _metrics_dir() -> Iterator[None]:
+def _metrics_dir(reaper: Reaper) -> Iterator[None]:
     """Where the workers' metrics meet, so that /metrics of any worker counts them all:
     PROMETHEUS_MULTIPROC_DIR if set, else a directory for this run."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         yield
         return
     with tempfile.TemporaryDirectory(suffix="-substore-metrics") as path:
+        reaper.look_after_directory(Path(path))  # removed even if this process is killed
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
         try:
             yield
@@ -207,25 +211,28 @@ def _metrics_dir() -> Iterator[None]:
 
 def worker_app() -> Any:
     """The app of one serving process (uvicorn calls it in each worker)."""
-    from substore import db
+    from substore import db, embedded
     from substore.config import get_settings
     from substore.cpu import exit_with
     from substore.web.app import create_app
 
-    if (supervisor := multiprocessing.parent_process()) is not None and supervisor.pid:
-        exit_with(supervisor.pid)  # a worker does not outlive `substore serve`, even kill -9
+    supervisor = multiprocessing.parent_process()
+    serve_pid = supervisor.pid if supervisor is not None else None
+    if serve_pid:
+        exit_with(serve_pid)  # a worker does not outlive `substore serve`, even kill -9
     settings = get_settings()
-    embedded = not settings.database_url
-    # Joining the embedded PostgreSQL: the last process out stops it.
-    settings = settings.model_copy(update={"database_url": db.database_url(settings)})
+    watch = not settings.database_url
+    # Joining the embedded PostgreSQL, which serve holds for its workers (embedded.start).
+    url = db.database_url(settings, hold=not serve_pid)
+    settings = settings.model_copy(update={"database_url": url})
     DeadlineHttpToolsProtocol.configure(settings)
     _configure_logging(settings)
     # serve checked the database before starting the workers; a worker that starts (or is
     # started again) during an outage answers 503 until it is back, as the others do.
     app = create_app(
         settings,
-        on_shutdown=db.release_embedded,
-        watch_database=embedded,
+        on_shutdown=embedded.release,
+        watch_database=watch,
         check_database=False,
         start_normalisers=True,
     )
