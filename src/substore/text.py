@@ -42,7 +42,7 @@ def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> tuple[list[str]
         path, item, depth = stack.pop()
         if isinstance(item, (dict, list)):
             if depth >= max_depth:
-                return path, f"is nested more than {max_depth} levels deep"
+                return path, f"is nested more than {max_depth} levels deep: flatten it"
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             for key, child in pairs:
                 if isinstance(key, str) and (problem := text_problem(key)):
@@ -83,7 +83,8 @@ def json_nesting(raw: bytes) -> int:
     for byte in skeleton:
         if byte in _OPENERS:
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > deepest:  # not max(): a call per bracket doubled the time
+                deepest = depth
         else:
             depth -= 1
     return deepest

@@ -49,7 +49,9 @@ async def test_a_row_nested_past_the_limit_is_that_rows_error_and_the_other_is_s
     assert (payload["createdCount"], payload["failedCount"]) == (1, 1)
     [error] = payload["results"][1]["userErrors"]
     assert (error["code"], error["field"]) == ("PARAMETER_INVALID", ["input", "1", "attributes"])
-    assert error["message"].endswith(f"is nested more than {MAX_JSON_DEPTH} levels deep.")
+    assert error["message"].endswith(
+        f"is nested more than {MAX_JSON_DEPTH} levels deep: flatten it."
+    )
     assert await count(api) == 1
 
 

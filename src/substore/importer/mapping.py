@@ -99,7 +99,9 @@ class Mapping:
                 data.setdefault("attributes", {})[name.split(".", 1)[1]] = value
             elif name == "attributes":
                 if isinstance(value, str) and nested_deeper(value, MAX_JSON_DEPTH):
-                    message = f"attributes is nested more than {MAX_JSON_DEPTH} levels deep"
+                    message = (
+                        f"attributes is nested more than {MAX_JSON_DEPTH} levels deep: flatten it"
+                    )
                     return None, local_error("attributes", message)
                 data["attributes"] = _object(value)
             elif name in ("number", "e164Number"):

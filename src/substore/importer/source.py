@@ -118,9 +118,8 @@ class Source:
 def _decode(line: str) -> tuple[dict[str, Any], str | None]:
     """A JSON line's object, or why it is not one."""
     if nested_deeper(line, MAX_LINE_DEPTH):
-        return {}, (
-            f"nested more than {MAX_LINE_DEPTH} levels deep (a value may nest {MAX_JSON_DEPTH})"
-        )
+        deep = f"nested more than {MAX_LINE_DEPTH} levels deep: flatten it"
+        return {}, f"{deep} (a value in the line may nest {MAX_JSON_DEPTH})"
     try:
         values = json.loads(line)
     except ValueError as error:
