@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from tests.e2e.importing import new_account, store_of, substore_import
 
+from substore.importer.source import MAX_LINE_DEPTH
+from substore.text import MAX_JSON_DEPTH
+
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "crm"
 HUBSPOT = FIXTURES / "hubspot_semicolons.csv"
 
@@ -123,6 +126,44 @@ async def test_json_lines_read_keys_per_row_and_reject_a_bad_line(engine, server
         "+12015550191": ("Line", "one@example.com"),
         "+12015550192": ("Line Two", None),
     }
+
+
+async def test_lines_and_cells_nested_too_deep_are_rejected_and_the_rest_stored(
+    engine, servers, tmp_path
+):
+    """A line 5000 levels deep was a RecursionError traceback (exit 1) and never reached
+    the rejects file; a line or cell the server would find too deep never leaves."""
+    account, token = await new_account(engine)
+
+    def line(number: str, levels: int) -> str:
+        attributes = '{"a": ' * (levels - 1) + "{}" + "}" * (levels - 1)
+        return f'{{"phone": "{number}", "attributes": {attributes}}}\n'
+
+    path = tmp_path / "deep.jsonl"
+    path.write_text(
+        line("+12015550501", 1)
+        + line("+12015550502", 5000)
+        + line("+12015550503", MAX_JSON_DEPTH)  # the line's object makes 33: stored
+        + line("+12015550504", MAX_JSON_DEPTH + 1)
+    )
+    rejects = tmp_path / "rejects.jsonl"
+    args = ("--token", token, "--rejects", str(rejects), "--map", "attributes=attributes")
+    done = substore_import(path, servers["plain"], *args)
+    assert done.returncode == 1, done.stderr  # some rows rejected, the import finished
+    assert "Traceback" not in done.stderr
+    refused = [json.loads(text) for text in rejects.read_text().splitlines()]
+    assert [r["row_number"] for r in refused] == [2, 4]
+    assert all(f"nested more than {MAX_LINE_DEPTH}" in r["error_message"] for r in refused)
+    assert refused[0]["row"]["line"].startswith('{"phone": "+12015550502"')
+    assert {e164 for e164, *_ in await store_of(engine, account)} == {
+        "+12015550501",
+        "+12015550503",
+    }
+    cell = tmp_path / "deep.csv"
+    cell.write_text('phone,attributes\n+12015550505,"' + "[" * 5000 + "]" * 5000 + '"\n')
+    done = substore_import(cell, servers["plain"], *args[:2], "--rejects", str(tmp_path / "r.csv"))
+    assert done.returncode == 1, done.stderr
+    assert "attributes is nested more than" in (tmp_path / "r.csv").read_text()
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from substore.importer.source import ImportFileError
+from substore.text import MAX_JSON_DEPTH, nested_deeper
 
 SYNONYMS = {
     "number": (
@@ -97,6 +98,11 @@ class Mapping:
             if name.startswith("attributes."):
                 data.setdefault("attributes", {})[name.split(".", 1)[1]] = value
             elif name == "attributes":
+                if isinstance(value, str) and nested_deeper(value, MAX_JSON_DEPTH):
+                    message = (
+                        f"attributes is nested more than {MAX_JSON_DEPTH} levels deep: flatten it"
+                    )
+                    return None, local_error("attributes", message)
                 data["attributes"] = _object(value)
             elif name in ("number", "e164Number"):
                 data[name] = _phone(value)

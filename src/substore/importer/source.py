@@ -2,8 +2,9 @@
 
 CSV (a header row; comma, semicolon, tab or pipe, sniffed unless given; UTF-8 with or
 without BOM, or any encoding Python knows, cp1252 for Windows exports) or JSON lines
-(`.jsonl`/`.ndjson`: keys read per row; a line that is not a JSON object is a row of
-its own that is rejected, with its line number, not the end of the import).
+(`.jsonl`/`.ndjson`: keys read per row; a line that is not a JSON object, or that is
+nested deeper than MAX_LINE_DEPTH, is a row of its own that is rejected, with its line
+number, not the end of the import).
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from substore.text import MAX_JSON_DEPTH, nested_deeper
+
 DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
+# The line's own object around attributes that nest MAX_JSON_DEPTH levels. Measured before
+# json.loads, which recurses once a level: 5000 levels were a traceback, not a reject.
+MAX_LINE_DEPTH = MAX_JSON_DEPTH + 1
 
 
 class ImportFileError(Exception):
@@ -89,15 +95,11 @@ class Source:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            try:
-                values = json.loads(line)
-            except ValueError as error:
-                yield SourceRow(number, {"line": line.rstrip("\r\n")}, f"not JSON: {error}")
-                continue
-            if isinstance(values, dict):
+            values, problem = _decode(line)
+            if problem is None:
                 yield SourceRow(number, values)
             else:
-                yield SourceRow(number, {"line": line.rstrip("\r\n")}, "not a JSON object")
+                yield SourceRow(number, {"line": line.rstrip("\r\n")}, problem)
 
     def dialect(self) -> Any:
         """The CSV dialect: the delimiter given, else the one the header row uses most.
@@ -111,6 +113,18 @@ class Source:
             counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
             delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
         return type("Dialect", (csv.excel,), {"delimiter": delimiter})
+
+
+def _decode(line: str) -> tuple[dict[str, Any], str | None]:
+    """A JSON line's object, or why it is not one."""
+    if nested_deeper(line, MAX_LINE_DEPTH):
+        deep = f"nested more than {MAX_LINE_DEPTH} levels deep: flatten it"
+        return {}, f"{deep} (a value in the line may nest {MAX_JSON_DEPTH})"
+    try:
+        values = json.loads(line)
+    except ValueError as error:
+        return {}, f"not JSON: {error}"
+    return (values, None) if isinstance(values, dict) else ({}, "not a JSON object")
 
 
 PROGRESS_EVERY = 256  # lines between updates of the bytes read

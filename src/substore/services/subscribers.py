@@ -287,7 +287,9 @@ async def save_subscribers(
     Rows sharing an E.164 are merged in input order (later fields win): the first is
     reported CREATED or UPDATED, the later ones MERGED. With `all_or_nothing`, any
     failed row means nothing is written and every other row is SKIPPED. Normalising is
-    CPU work: `run_cpu` decides where it runs (a server passes a process pool).
+    CPU work: `run_cpu` decides where it runs (a server passes a process pool). The rows
+    get there by pickle, which recurses once a level of their attributes: a caller bounds
+    that nesting first (the HTTP edge reads a body to MAX_JSON_DEPTH + 5 levels).
     """
     region = home_region(account, options)
     run_cpu = run_cpu or run_inline

@@ -4,6 +4,11 @@ Everything a client can send is checked here or refused with a request-level cod
 the body (size, JSON, nesting, integers), the operation (the spec's selection, its
 cost), and the strings of variables outside subscriber rows (rows report their own
 problems as userErrors, so that one bad row does not refuse the others).
+
+A body is measured before it is decoded, and its arrays and objects deeper than any
+value may nest are read as empty (text.shallow_json): nothing after this recurses
+through more than BODY_DEPTH levels, and a row nested too deep is still that row's
+error, however deep it was.
 """
 
 from __future__ import annotations
@@ -28,13 +33,15 @@ from substore.errors import RequestCode as Code
 from substore.graphql import limits
 from substore.graphql.documents import DocumentCache, parse_document
 from substore.graphql.validation import ROW_INPUTS
-from substore.text import json_problem
+from substore.text import MAX_JSON_DEPTH, json_problem, nested_deeper, shallow_json
 
 # A refused body is read to its end (up to this much) before the answer, so that
 # clients which send the whole body before reading (Python's urllib) see the 413
 # instead of a connection reset.
 DRAIN_LIMIT = 64 * 1024 * 1024
-MAX_VARIABLE_DEPTH = 32
+# A row's attributes sit under the body, its variables, a list of rows and the row; one
+# level more keeps the first level past MAX_JSON_DEPTH (emptied) for the checks to report.
+BODY_DEPTH = MAX_JSON_DEPTH + 5
 
 
 class RequestError(Exception):
@@ -68,7 +75,10 @@ async def read_operation(request: Request, max_body_bytes: int) -> Operation:
         raise RequestError(
             Code.UNSUPPORTED_MEDIA_TYPE, "Send the operation as Content-Type: application/json."
         )
-    return await _operation(_decode(await _body(request, max_body_bytes), "The body"))
+    raw = _utf8(await _body(request, max_body_bytes), "The body")
+    if nested_deeper(raw, BODY_DEPTH):  # rare, and a Python loop: off the event loop
+        raw = await asyncio.to_thread(shallow_json, raw, BODY_DEPTH)
+    return await _operation(_decode(raw, "The body"))
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -90,13 +100,30 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decode(raw: bytes | str, what: str) -> Any:
+def _utf8(raw: bytes | str, what: str) -> bytes:
+    """JSON text as UTF-8, which nested_deeper reads (json.loads also takes UTF-16 and 32)."""
+    try:
+        if isinstance(raw, str):
+            return raw.encode("utf-8", "surrogatepass")
+        encoding = json.detect_encoding(raw)
+        if encoding.startswith("utf-8"):
+            return raw
+        return raw.decode(encoding, "surrogatepass").encode("utf-8", "surrogatepass")
+    except ValueError as error:
+        raise _not_json(what, error) from None
+
+
+def _decode(raw: bytes, what: str) -> Any:
+    """UTF-8 JSON text nested at most BODY_DEPTH levels (see read_operation), decoded."""
     try:
         return json.loads(raw)
-    except (ValueError, RecursionError) as error:
-        # ValueError covers bad JSON, bad UTF-8 and integers past Python's 4300 digits.
-        detail = "it is nested too deeply" if isinstance(error, RecursionError) else error
-        raise RequestError(Code.BAD_REQUEST, f"{what} is not valid JSON: {detail}.") from None
+    except ValueError as error:
+        # Bad JSON, bad UTF-8 and integers past Python's 4300 digits.
+        raise _not_json(what, error) from None
+
+
+def _not_json(what: str, error: ValueError) -> RequestError:
+    return RequestError(Code.BAD_REQUEST, f"{what} is not valid JSON: {error}.")
 
 
 def _from_query_string(request: Request) -> dict[str, Any]:
@@ -106,7 +133,11 @@ def _from_query_string(request: Request) -> dict[str, Any]:
         "operationName": params.get("operationName"),
     }
     if params.get("variables"):
-        body["variables"] = _decode(params["variables"], "variables")
+        raw = _utf8(params["variables"], "variables")
+        depth = BODY_DEPTH - 1  # these are the body's variables, one level down
+        if nested_deeper(raw, depth):
+            raw = shallow_json(raw, depth)  # a URL's length: on the event loop
+        body["variables"] = _decode(raw, "variables")
     return body
 
 
@@ -162,7 +193,7 @@ def _check_variables(operation: OperationDefinitionNode, variables: dict[str, An
         name = definition.variable.name.value
         if name not in variables or _named(definition.type) in ROW_INPUTS:
             continue
-        if found := json_problem(variables[name], MAX_VARIABLE_DEPTH):
+        if found := json_problem(variables[name]):
             path, problem = found
             where = ".".join(["variables", name, *path])
             raise RequestError(Code.BAD_REQUEST, f"{where} {problem}.")
