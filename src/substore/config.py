@@ -6,10 +6,11 @@ import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
 
@@ -65,6 +66,16 @@ class Settings(BaseSettings):
     # normaliser; 17.7k-18.5k in 5 runs with one per core.
     normalize_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
 
+    # Browser pages allowed to call the API from other origins: exact origins, separated
+    # by commas (https://app.example.com). Unset: no CORS headers at all.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _exact_origins(cls, value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        return tuple(_origin(item) for item in items if item.strip())
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, url: str | None) -> str | None:
@@ -85,6 +96,18 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_region(cls, region: str) -> str:
         return region.strip().upper()
+
+
+def _origin(text: str) -> str:
+    """`text` as a browser sends it in Origin (scheme://host[:port], lower case)."""
+    given = text.strip().rstrip("/")
+    parts = urlsplit(given.lower())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+        raise ValueError(
+            f"{text.strip()!r} is not an origin: give scheme://host[:port], such as "
+            "https://app.example.com (no path, no wildcard)"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @lru_cache

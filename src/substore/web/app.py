@@ -31,7 +31,7 @@ from substore.errors import RequestCode as Code
 from substore.graphql.plans import Plans
 from substore.graphql.rows import ImportRows
 from substore.graphql.schema import build_schema
-from substore.web import connections
+from substore.web import connections, cors
 from substore.web.caller import FailureThrottle, Gate
 from substore.web.execution import UNAVAILABLE_MESSAGE, Call, Runtime, execute, masked
 from substore.web.observe import CLIENT_CLOSED_REQUEST, loggable, metrics, observe
@@ -159,7 +159,9 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes, lifespan=lifespan, middleware=cors.middleware(settings.cors_origins)
+    )
     app.state.engine = engine  # set again at start-up when the app makes its own
     app.state.principals = principals
     app.state.plans = plans
