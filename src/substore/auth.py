@@ -35,6 +35,7 @@ class Principal:
     account_id: int
     scope: Scope
     key_prefix: str = ""  # recorded with the consent changes the key makes
+    signed_in: bool = False  # by a sign-in token (JWT) rather than an API key
 
     @property
     def can_write(self) -> bool:

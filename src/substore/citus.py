@@ -1,6 +1,6 @@
 """Distributing the tables on Citus: an account's rows on one shard.
 
-accounts and api_keys become reference tables (a copy on every node); subscribers and
+accounts, api_keys and trusted_documents become reference tables (a copy on every node); subscribers and
 consent_events are distributed by account_id and co-located, so that everything one
 account reads or writes is routed to one shard. Every key of those tables starts with
 account_id (migration 0005), which is what Citus asks of them. On PostgreSQL without the
@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-REFERENCE = ("accounts", "api_keys")
+REFERENCE = ("accounts", "api_keys", "trusted_documents")
 DISTRIBUTED = ("subscribers", "consent_events")  # in this order: the events follow
 COLUMN = "account_id"
 

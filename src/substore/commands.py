@@ -13,7 +13,7 @@ from substore.errors import NotFoundError
 SCHEMA_FILE = Path("schema/schema.graphql")
 
 
-async def _with_engine(settings: Settings, work):
+async def with_engine(settings: Settings, work):
     """`work(engine)` on a database migrated first, as serve does: a store that was never
     served has no tables, and every command met that as a traceback."""
     engine = await db.open_engine(settings, pool_size=1)
@@ -45,7 +45,7 @@ def create_account(settings: Settings, name: str, region: str) -> dict[str, obje
             "apiKey": key.secret,
         }
 
-    return asyncio.run(_with_engine(settings, work))
+    return asyncio.run(with_engine(settings, work))
 
 
 def create_key(settings: Settings, account_id: int, scope: str) -> dict[str, object]:
@@ -55,7 +55,7 @@ def create_key(settings: Settings, account_id: int, scope: str) -> dict[str, obj
             key = await auth.create_key(conn, account_id, scope)
         return {"apiKey": key.secret, "scope": key.scope.value, "account": account_id}
 
-    return asyncio.run(_with_engine(settings, work))
+    return asyncio.run(with_engine(settings, work))
 
 
 def list_keys(settings: Settings, account_id: int) -> list[dict[str, object]]:
@@ -73,7 +73,7 @@ def list_keys(settings: Settings, account_id: int) -> list[dict[str, object]]:
             for row in rows
         ]
 
-    return asyncio.run(_with_engine(settings, work))
+    return asyncio.run(with_engine(settings, work))
 
 
 def revoke_key(settings: Settings, account_id: int, key_or_prefix: str) -> dict[str, str]:
@@ -85,7 +85,7 @@ def revoke_key(settings: Settings, account_id: int, key_or_prefix: str) -> dict[
             key = await auth.revoke_key(conn, account_id, key_or_prefix)
         return {"prefix": key.prefix, "scope": key.scope}
 
-    return asyncio.run(_with_engine(settings, work))
+    return asyncio.run(with_engine(settings, work))
 
 
 def list_accounts(settings: Settings) -> list[dict[str, object]]:
@@ -102,7 +102,7 @@ def list_accounts(settings: Settings) -> list[dict[str, object]]:
             for row in rows
         ]
 
-    return asyncio.run(_with_engine(settings, work))
+    return asyncio.run(with_engine(settings, work))
 
 
 def migrate(
@@ -136,7 +136,7 @@ def prepare_store(settings: Settings) -> dict[str, object]:
             key = await auth.create_key(conn, account.id, "write")
         return {"id": account.id, "defaultRegion": account.default_region, "apiKey": key.secret}
 
-    return asyncio.run(_with_engine(settings, work))
+    return asyncio.run(with_engine(settings, work))
 
 
 def start_banner(store: dict[str, object], url: str) -> str:

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # normaliser; 17.7k-18.5k in 5 runs with one per core.
     normalize_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
 
+    # Callers with a JWT (browser frontends) may run registered documents only (`substore
+    # documents add`); API keys, which scripts and GraphiQL use, may send any document.
+    trusted_documents_only: bool = False
     # Browser pages allowed to call the API from other origins: exact origins, separated
     # by commas (https://app.example.com). Unset: no CORS headers at all.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()

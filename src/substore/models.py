@@ -1,5 +1,5 @@
-"""Tables: accounts, api_keys, subscribers, consent_events. SQLModel classes; imports
-nothing of substore.
+"""Tables: accounts, api_keys, subscribers, consent_events, trusted_documents. SQLModel
+classes; imports nothing of substore.
 
 Every subscriber key starts with account_id so the table can later be sharded by account.
 """
@@ -199,3 +199,14 @@ class ConsentEvent(SQLModel, table=True):
     action: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     source: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     detail: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+
+
+class TrustedDocument(SQLModel, table=True):
+    """A GraphQL document a client app was built with, by the SHA-256 of its text: what
+    `documentId` and persisted-query hashes name. Shared by every account."""
+
+    __tablename__ = "trusted_documents"
+
+    id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))  # hex SHA-256
+    document: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime | None = Field(default=None, sa_column=_now_column())

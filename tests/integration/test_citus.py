@@ -151,6 +151,7 @@ async def test_the_tables_are_distributed_by_account_and_co_located(distributed)
     assert {t: kinds[t] for t in (*citus.REFERENCE, *citus.DISTRIBUTED)} == {
         "accounts": "reference",
         "api_keys": "reference",
+        "trusted_documents": "reference",
         "subscribers": "distributed:account_id",
         "consent_events": "distributed:account_id",
     }

@@ -47,6 +47,12 @@ class DocumentCache(Generic[V]):
             self.entries.move_to_end(key)
             return found[1]
 
+    def find(self, digest: bytes, extra: Hashable = None) -> V | None:
+        """The value of the document whose SHA-256 is `digest`, as `get` finds it."""
+        with self.lock:
+            found = self.entries.get((digest, extra))
+            return None if found is None else found[1]
+
     def knows(self, query: str, extra: Hashable = None) -> bool:
         with self.lock:
             return _key(query, extra) in self.entries

@@ -15,6 +15,12 @@ from substore.repository.accounts import (
     update_account,
 )
 from substore.repository.consent import Provenance, page_events
+from substore.repository.documents import (
+    add_documents,
+    get_document,
+    list_documents,
+    remove_document,
+)
 from substore.repository.subscribers import (
     KEY_COLUMNS,
     PROFILE_COLUMNS,
@@ -48,6 +54,7 @@ __all__ = [
     "SubscriberFilter",
     "SubscriberWrite",
     "Upserted",
+    "add_documents",
     "as_columns",
     "count_accounts",
     "count_subscribers",
@@ -56,13 +63,16 @@ __all__ = [
     "delete_subscribers",
     "find_api_key",
     "get_account",
+    "get_document",
     "get_subscriber",
     "get_subscriber_by_e164",
     "get_subscribers",
     "list_accounts",
     "list_api_keys",
+    "list_documents",
     "page_events",
     "page_subscribers",
+    "remove_document",
     "revoke_api_key",
     "select_page",
     "update_account",

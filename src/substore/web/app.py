@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 from random import getrandbits
 from typing import Any
@@ -39,6 +40,7 @@ from substore.web.operation import RequestError, read_operation
 from substore.web.outage import RETRY_AFTER_SECONDS, Availability, is_unavailable, watch_embedded
 from substore.web.ratelimit import RateLimiter
 from substore.web.readers import Readers
+from substore.web.trusted import TrustedDocuments
 
 log = logging.getLogger("substore.web")
 # GraphiQL, React and their CSS, pinned from the npm registry (graphiql 3.8.3, react and
@@ -91,6 +93,9 @@ def create_app(
         if start_normalisers:
             cpu.start()
         app.state.readers = Readers(app.state.engine, settings.pool_size)
+        app.state.trusted = TrustedDocuments(
+            app.state.engine, settings.auth_cache_seconds, settings.trusted_documents_only
+        )
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
         yield
         if watcher is not None:
@@ -117,7 +122,8 @@ def create_app(
             gate = Gate(state.engine, principals, limiter, failures)
             principal, headers = await gate.admit(request)
             fields |= {"account": principal.account_id, "key": principal.key_prefix}
-            operation = await read_operation(request, settings.max_body_bytes)
+            resolve = partial(state.trusted.resolve, principal=principal)
+            operation = await read_operation(request, settings.max_body_bytes, resolve)
             fields |= {"kind": operation.kind.value, "operation": loggable(operation.label)}
             runtime = Runtime(state.engine, schema, cpu, accounts, state.readers, plans, rows)
             call = Call(principal, operation, request_id, headers)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,9 +63,20 @@ class Operation:
     document: DocumentNode  # parsed once, here
 
 
-async def read_operation(request: Request, max_body_bytes: int) -> Operation:
+Resolver = Callable[[Any], Awaitable[Any]]
+
+
+async def _same(body: Any) -> Any:
+    return body
+
+
+async def read_operation(
+    request: Request, max_body_bytes: int, resolve: Resolver = _same
+) -> Operation:
+    """The operation a request asks for; `resolve` fills in a document named by its hash
+    (web/trusted.py)."""
     if request.method == "GET":
-        operation = await _operation(_from_query_string(request))
+        operation = await _operation(await resolve(_from_query_string(request)))
         if operation.kind is OperationType.MUTATION:
             raise RequestError(
                 Code.BAD_REQUEST, "Mutations are not allowed over GET: use POST.", {"Allow": "POST"}
@@ -78,7 +90,7 @@ async def read_operation(request: Request, max_body_bytes: int) -> Operation:
     raw = _utf8(await _body(request, max_body_bytes), "The body")
     if nested_deeper(raw, BODY_DEPTH):  # rare, and a Python loop: off the event loop
         raw = await asyncio.to_thread(shallow_json, raw, BODY_DEPTH)
-    return await _operation(_decode(raw, "The body"))
+    return await _operation(await resolve(_decode(raw, "The body")))
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -132,6 +144,10 @@ def _from_query_string(request: Request) -> dict[str, Any]:
         "query": params.get("query"),
         "operationName": params.get("operationName"),
     }
+    if "documentId" in params:
+        body["documentId"] = params["documentId"]
+    if params.get("extensions"):
+        body["extensions"] = _decode(_utf8(params["extensions"], "extensions"), "extensions")
     if params.get("variables"):
         raw = _utf8(params["variables"], "variables")
         depth = BODY_DEPTH - 1  # these are the body's variables, one level down
