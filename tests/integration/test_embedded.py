@@ -18,8 +18,14 @@ from substore import embedded
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
-    embedded.release()
+    leave(tmp_path)
     stop_postgres(tmp_path)
+
+
+def leave(data_dir: Path) -> None:
+    """Let go of this test's server only: `embedded.release()` would let go of the test
+    run's own database server too (and stop it)."""
+    embedded.leave(embedded.pgdata_of(data_dir))
 
 
 def ended_pid() -> int:
@@ -34,7 +40,7 @@ def test_a_holder_that_has_ended_does_not_keep_the_server_running(data_dir):
     postmaster = postmaster_pid(data_dir)
     holders = data_dir / "pgdata" / ".handle_pids.json"
     holders.write_text(holders.read_text().replace("[", f"[{ended_pid()}, ", 1))
-    embedded.release()
+    leave(data_dir)
     assert not running(postmaster)
 
 
@@ -46,7 +52,7 @@ def test_the_server_stopped_is_the_one_a_watchdog_started_again(data_dir):
     assert eventually(lambda: _restarted_without_error())
     again = postmaster_pid(data_dir)
     assert again != first and running(again)
-    embedded.release()
+    leave(data_dir)
     assert not running(again)
 
 
