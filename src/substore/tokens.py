@@ -148,7 +148,8 @@ def _claims(payload: dict[str, Any], namespace: str) -> Claims:
     ours = payload.get(namespace)
     if not isinstance(ours, dict):
         raise TokenError(
-            f'The token has no `{namespace}` claim: an object {{"account_id", "scope"}}.'
+            f"The token has no `{namespace}` claim, or it is not an object "
+            '{"account_id", "scope"}.'
         )
     expires_at = int(payload["exp"])  # PyJWT has checked that it is one
     return Claims(subject, _account_id(ours, namespace), _scope(ours, namespace), expires_at)
