@@ -115,7 +115,7 @@ class Gate:
 
     async def _known_account(self, account_id: int) -> None:
         # Read into the endpoint's cache, where the request will find it next.
-        if account_id in self.accounts:
+        if self.accounts.get(account_id) is not None:
             return
         async with self.engine.connect() as conn:
             account = await services.get_account(conn, account_id)
