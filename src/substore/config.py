@@ -109,9 +109,8 @@ class Settings(BaseSettings):
     @field_validator("jwt_jwks_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and (
-            urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname
-        ):
+        parts = urlsplit(url) if url is not None else None
+        if parts is not None and (parts.scheme not in ("http", "https") or not parts.hostname):
             raise ValueError(
                 "must be an http(s) URL, such as https://example.auth0.com/.well-known/jwks.json"
             )
