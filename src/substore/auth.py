@@ -1,4 +1,5 @@
-"""API keys: made random, shown once, stored as a SHA-256 hash; scopes read and write."""
+"""API keys: made random, shown once, stored as a SHA-256 hash; scopes read and write.
+Also who a request's caller is (Principal), whether a key or a JWT (tokens.py) says so."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,14 +30,23 @@ class NewKey:
     record: Record
 
 
+class Method(StrEnum):
+    """How a caller proved who it is."""
+
+    KEY = "key"  # an API key (sk_...)
+    JWT = "jwt"  # a token from the app's identity provider (tokens.py)
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the account the key belongs to, and what the key may do."""
+    """Who is calling: their account, what they may do, how they authenticated, and the
+    actor recorded with the changes they make and in the access log (a key's prefix, a
+    token's `sub`)."""
 
     account_id: int
     scope: Scope
-    key_prefix: str = ""  # recorded with the consent changes the key makes
-    signed_in: bool = False  # by a sign-in token (JWT) rather than an API key
+    method: Method
+    actor: str
 
     @property
     def can_write(self) -> bool:
@@ -102,31 +113,40 @@ async def authenticate(conn: AsyncConnection, token: str | None) -> Principal | 
     found = await repository.find_api_key(conn, hash_key(token))
     if found is None:
         return None
-    return Principal(found.account_id, Scope(found.scope), found.prefix)
+    return Principal(found.account_id, Scope(found.scope), Method.KEY, found.prefix)
 
 
 @dataclass
 class PrincipalCache:
-    """Recently authenticated keys, so a request need not look its key up every time.
+    """Recently authenticated credentials, so a request need not check its key (a lookup)
+    or token (a signature) every time.
 
-    A revoked key keeps working in a running server for at most `seconds`. Only the
-    key's account id and scope are kept: the account itself has its own cache (the
-    endpoint's, dropped when this process updates the account).
+    A revoked key keeps working in a running server for at most `seconds`; a token is
+    never kept past its `exp`. Entries are keyed by the credential's SHA-256, so a 4 KB
+    token costs 32 bytes. Only the account id and scope are kept: the account itself has
+    its own cache (the endpoint's, dropped when this process updates the account).
     """
 
     seconds: float
     clock: Callable[[], float] = time.monotonic
-    _entries: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+    wall_clock: Callable[[], float] = time.time  # what a token's exp is measured against
+    _entries: dict[bytes, tuple[float, Principal]] = field(default_factory=dict)
 
-    def get(self, token: str) -> Principal | None:
-        entry = self._entries.get(token)
+    def get(self, credential: str) -> Principal | None:
+        entry = self._entries.get(_digest(credential))
         if entry is None or entry[0] < self.clock():
             return None
         return entry[1]
 
-    def put(self, token: str, principal: Principal) -> None:
-        if self.seconds <= 0:
+    def put(self, credential: str, principal: Principal, until: float | None = None) -> None:
+        """Keep `principal` for `seconds`, or only until `until` (epoch seconds) if sooner."""
+        seconds = self.seconds if until is None else min(self.seconds, until - self.wall_clock())
+        if seconds <= 0:
             return
         if len(self._entries) > 10_000:  # bounded: drop everything rather than grow
             self._entries.clear()
-        self._entries[token] = (self.clock() + self.seconds, principal)
+        self._entries[_digest(credential)] = (self.clock() + seconds, principal)
+
+
+def _digest(credential: str) -> bytes:
+    return hashlib.sha256(credential.encode()).digest()

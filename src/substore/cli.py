@@ -64,8 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _settings_problems(error: pydantic.ValidationError) -> str:
+    # A problem of several settings together (the JWT ones) has no location: it names them.
     return "; ".join(
-        f"SUBSTORE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        f"SUBSTORE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"] else e["msg"]
+        for e in error.errors()
     )
 
 

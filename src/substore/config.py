@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
+MIN_JWT_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -65,6 +66,14 @@ class Settings(BaseSettings):
     # slower presumably a serving process holding three of its four connections with one
     # normaliser; 17.7k-18.5k in 5 runs with one per core.
     normalize_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    # JWTs from a browser frontend's identity provider (tokens.py): a shared HS256 secret,
+    # or the provider's key set (RS256/ES256); either needs the issuer and audience.
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    # The claim holding {"account_id", "scope"}; providers may ask for a URL here.
+    jwt_claims_namespace: str = "substore"
 
     # Callers with a JWT (browser frontends) may run registered documents only (`substore
     # documents add`); API keys, which scripts and GraphiQL use, may send any document.
@@ -94,6 +103,68 @@ class Settings(BaseSettings):
             if entry != "*":
                 ipaddress.ip_network(entry, strict=False)  # a ValueError names the entry
         return ",".join(entries)
+
+    @field_validator("jwt_secret", "jwt_jwks_url", "jwt_issuer", "jwt_audience", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        # RFC 7518 3.2: an HS256 key has at least the hash's 256 bits.
+        if secret is not None and len(secret.get_secret_value().encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_JWT_SECRET_BYTES} bytes (HS256 needs 256 bits)"
+            )
+        return secret
+
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        parts = urlsplit(url) if url is not None else None
+        if parts is not None and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError(
+                "must be an http(s) URL, such as https://example.auth0.com/.well-known/jwks.json"
+            )
+        return url
+
+    @field_validator("jwt_claims_namespace")
+    @classmethod
+    def _named(cls, namespace: str) -> str:
+        if not namespace.strip():
+            raise ValueError("must name the claim that holds account_id and scope")
+        return namespace.strip()
+
+    @model_validator(mode="after")
+    def _jwt_complete(self) -> Settings:
+        """JWT settings that would accept tokens meant for others, or none at all, are refused."""
+        if self.jwt_secret is not None and self.jwt_jwks_url is not None:
+            raise ValueError(
+                "SUBSTORE_JWT_SECRET and SUBSTORE_JWT_JWKS_URL are both set: "
+                "set one (HS256 with a secret, RS256/ES256 from a key set)"
+            )
+        keyed = self.jwt_secret is not None or self.jwt_jwks_url is not None
+        missing = [
+            f"SUBSTORE_JWT_{name.upper()}"
+            for name in ("issuer", "audience")
+            if getattr(self, f"jwt_{name}") is None
+        ]
+        if keyed and missing:
+            raise ValueError(
+                f"JWT authentication needs {' and '.join(missing)} too: without them a token "
+                "issued by another provider or for another app would be accepted"
+            )
+        if not keyed and len(missing) < 2:
+            raise ValueError(
+                "SUBSTORE_JWT_ISSUER/SUBSTORE_JWT_AUDIENCE are set but no key to check tokens "
+                "with: set SUBSTORE_JWT_SECRET or SUBSTORE_JWT_JWKS_URL"
+            )
+        return self
+
+    @property
+    def jwt_enabled(self) -> bool:
+        return self.jwt_secret is not None or self.jwt_jwks_url is not None
 
     @field_validator("default_region")
     @classmethod

@@ -106,7 +106,7 @@ def test_the_frontend_lists_pages_and_searches_with_a_sign_in_token(database_url
     from playwright.sync_api import sync_playwright
 
     a, _ = accounts
-    with sites(database_url) as (listed, unlisted, api), sync_playwright() as p:
+    with sites(database_url) as (listed, _, api), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1100, "height": 720})
         page.goto(f"{listed}/index.html?api={api}")

@@ -26,7 +26,8 @@ class ConsentEvent:
     action: ConsentAction  # type: ignore[valid-type]
     source: str | None = strawberry.field(description='"api", "import", "keyword:STOP" ...')
     detail: str | None = strawberry.field(
-        description="The keyword message, or the prefix of the API key that made the change."
+        description="The keyword message, or who made the change: the prefix of their API "
+        "key, or the subject (sub) of their JWT."
     )
 
 

@@ -122,7 +122,7 @@ async def import_subscribers(
             all_or_nothing=options.all_or_nothing,
             dry_run=options.dry_run,
             run_cpu=ctx.run_cpu,
-            actor=ctx.principal.key_prefix,
+            actor=ctx.principal.actor,
         )
     except SubstoreError as error:  # a bad defaultRegion option fails the whole batch
         return _payload([], [error.user_error.under("options")])

@@ -203,7 +203,7 @@ class Mutation:
         self, info: Info, input: SubscriberInput
     ) -> t.CreateSubscriberPayload:
         ctx = info.context
-        provenance = services.by_api(ctx.principal.key_prefix)
+        provenance = services.by_api(ctx.principal.actor)
         result = await ctx.db(
             services.save_subscriber, ctx.account, input.to_service(), provenance=provenance
         )
@@ -224,7 +224,7 @@ class Mutation:
             ctx.account,
             _subscriber_pk(id) or 0,
             input.to_service(),
-            actor=ctx.principal.key_prefix,
+            actor=ctx.principal.actor,
             label=id,
         )
         return t.UpdateSubscriberPayload(

@@ -24,7 +24,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from substore import auth, db, services
+from substore import auth, db, services, tokens
 from substore.config import Settings
 from substore.cpu import CpuPool
 from substore.errors import ConfigError
@@ -83,6 +83,7 @@ def create_app(
     limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     failures = FailureThrottle(settings.unknown_key_limit, settings.unknown_key_window_seconds)
     accounts: TTLCache[int, Any] = TTLCache(10_000, settings.account_cache_seconds)
+    verifier = tokens.from_settings(settings)  # None: API keys only
     plans = Plans(schema) if settings.plan_cache else None
     rows = ImportRows(schema) if settings.plan_cache else None
     availability = Availability()
@@ -119,9 +120,14 @@ def create_app(
     async def _answer(request: Request, request_id: str, fields: dict[str, Any]) -> Response:
         state = request.app.state
         try:
-            gate = Gate(state.engine, principals, limiter, failures)
+            gate = Gate(state.engine, principals, limiter, failures, accounts, verifier)
             principal, headers = await gate.admit(request)
-            fields |= {"account": principal.account_id, "key": principal.key_prefix}
+            # "key" is the actor: a key's prefix, or a token's sub ("auth" tells which).
+            fields |= {
+                "account": principal.account_id,
+                "key": principal.actor,
+                "auth": principal.method.value,
+            }
             resolve = partial(state.trusted.resolve, principal=principal)
             operation = await read_operation(request, settings.max_body_bytes, resolve)
             fields |= {"kind": operation.kind.value, "operation": loggable(operation.label)}
@@ -170,6 +176,7 @@ def create_app(
     )
     app.state.engine = engine  # set again at start-up when the app makes its own
     app.state.principals = principals
+    app.state.tokens = verifier
     app.state.plans = plans
     return app
 

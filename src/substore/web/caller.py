@@ -1,21 +1,24 @@
 """Who calls, settled before anything else the client sent is read.
 
-The bearer token is checked and the key's rate limit taken before the body is parsed:
-an anonymous client's document reaches no cache, no metrics label and no log field,
-and costs no parse. A client address that keeps presenting unknown keys is refused
-(429) before each one costs a database lookup.
+The bearer is checked and the caller's rate limit taken before the body is parsed: an
+anonymous client's document reaches no cache, no metrics label and no log field, and
+costs no parse. A bearer starting `sk_` is an API key; anything else is a JWT when they
+are on (tokens.py). A client address that keeps presenting unknown keys or bad tokens is
+refused (429) before each one costs a database lookup or a signature check.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
-from substore import auth
+from substore import auth, services
 from substore.errors import RequestCode as Code
+from substore.tokens import TokenError, Verifier
 from substore.web.operation import RequestError
 from substore.web.ratelimit import RateLimiter
 
@@ -42,21 +45,25 @@ class FailureThrottle:
 
 @dataclass(frozen=True)
 class Gate:
-    """What admits a request: the key cache, the key lookup, the limits."""
+    """What admits a request: the credential cache, the key lookup or token check, the
+    limits."""
 
     engine: AsyncEngine
     principals: auth.PrincipalCache
     limiter: RateLimiter
     failures: FailureThrottle
+    accounts: TTLCache[int, Any]  # the endpoint's: an account a token names is read once
+    tokens: Verifier | None = None  # None: JWTs are off, only API keys
 
     async def admit(self, request: Request) -> tuple[auth.Principal, dict[str, str]]:
         """The caller and the rate limiter's headers; RequestError if it is refused."""
         principal = await self._principal(request)
-        verdict = self.limiter.check(f"{principal.account_id}:{principal.key_prefix}")
+        verdict = self.limiter.check(f"{principal.account_id}:{principal.method}:{principal.actor}")
         if not verdict.allowed:
+            who = "API key" if principal.method is auth.Method.KEY else "token's subject (sub)"
             raise RequestError(
                 Code.TOO_MANY_REQUESTS,
-                f"This API key sent more than {self.limiter.burst} requests at once or "
+                f"This {who} sent more than {self.limiter.burst} requests at once or "
                 f"{self.limiter.per_second:g} a second: retry after "
                 f"{verdict.headers['Retry-After']} s.",
                 verdict.headers,
@@ -75,27 +82,56 @@ class Gate:
         found = self.principals.get(token) if token else None
         if found is not None:
             return found
+        client = request.client.host if request.client else "-"
         if token is not None and token.startswith(auth.KEY_PREFIX):
-            found = await self._look_up(token, request.client.host if request.client else "-")
-        if found is None:
-            raise RequestError(
-                Code.UNAUTHENTICATED,
-                "Missing or invalid API key: send Authorization: Bearer <key>.",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        self.principals.put(token, found)  # type: ignore[arg-type]
-        return found
+            return await self._key(token, client)
+        if token is not None and self.tokens is not None:
+            return await self._jwt(token, client)
+        what = "API key or JWT" if self.tokens is not None else "API key"
+        raise _unauthenticated(f"Missing or invalid {what}: send Authorization: Bearer <key>.")
 
-    async def _look_up(self, token: str, client: str) -> auth.Principal | None:
-        if self.failures.blocked(client):
-            raise RequestError(
-                Code.TOO_MANY_REQUESTS,
-                f"Too many unknown API keys from {client}: retry after "
-                f"{self.failures.window:g} s with a valid key.",
-                {"Retry-After": f"{self.failures.window:g}"},
-            )
+    async def _key(self, token: str, client: str) -> auth.Principal:
+        self._refuse_if_throttled(client)
         async with self.engine.connect() as conn:
             found = await auth.authenticate(conn, token)
         if found is None:
             self.failures.failed(client)
+            raise _unauthenticated("Missing or invalid API key: send Authorization: Bearer <key>.")
+        self.principals.put(token, found)
         return found
+
+    async def _jwt(self, token: str, client: str) -> auth.Principal:
+        assert self.tokens is not None
+        self._refuse_if_throttled(client)
+        try:
+            claims = await self.tokens.verify(token)
+            await self._known_account(claims.account_id)
+        except TokenError as error:
+            self.failures.failed(client)
+            raise _unauthenticated(str(error), 'Bearer error="invalid_token"') from None
+        found = auth.Principal(claims.account_id, claims.scope, auth.Method.JWT, claims.subject)
+        self.principals.put(token, found, until=claims.expires_at)
+        return found
+
+    async def _known_account(self, account_id: int) -> None:
+        # Read into the endpoint's cache, where the request will find it next.
+        if self.accounts.get(account_id) is not None:
+            return
+        async with self.engine.connect() as conn:
+            account = await services.get_account(conn, account_id)
+        if account is None:
+            raise TokenError(f"The token's account {account_id} does not exist.")
+        self.accounts[account_id] = account
+
+    def _refuse_if_throttled(self, client: str) -> None:
+        if self.failures.blocked(client):
+            raise RequestError(
+                Code.TOO_MANY_REQUESTS,
+                f"Too many unknown API keys or invalid tokens from {client}: retry after "
+                f"{self.failures.window:g} s with a valid one.",
+                {"Retry-After": f"{self.failures.window:g}"},
+            )
+
+
+def _unauthenticated(message: str, challenge: str = "Bearer") -> RequestError:
+    return RequestError(Code.UNAUTHENTICATED, message, {"WWW-Authenticate": challenge})

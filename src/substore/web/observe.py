@@ -9,8 +9,8 @@ every process's figures.
 
 Logs: expected refusals (401, 403, 429, a query's RECORD_NOT_FOUND...) are one line
 with their code and request id; only a real 500 carries a traceback (execution.py).
-`substore serve` writes an access line per GraphQL request on stdout: request id, key
-prefix, account, operation name (of authenticated requests only, cut to
+`substore serve` writes an access line per GraphQL request on stdout: request id, actor
+(a key's prefix, or a JWT's sub) and how it authenticated, account, operation name (of authenticated requests only, cut to
 MAX_LOGGED_NAME characters), status, duration; as JSON with SUBSTORE_LOG_FORMAT=json.
 A client that hangs up before its body is in is logged and counted as 499, nginx's
 "client closed request", not as an error of ours.
@@ -90,7 +90,9 @@ class AccessLog:
             line = json.dumps({"requestId": request_id, **fields, "status": status, "ms": ms})
         else:
             code = f" {fields['code']}" if "code" in fields else ""
-            who = f" account={fields['account']} key={fields['key']}" if "account" in fields else ""
+            who = ""
+            if "account" in fields:
+                who = f" account={fields['account']} key={fields['key']} auth={fields['auth']}"
             line = (
                 f"INFO:     {client} - {fields.get('operation') or '-'} {status}{code} {ms} ms "
                 f"request={request_id}{who}"

@@ -96,7 +96,7 @@ class TrustedDocuments:
         return text
 
     def _restricted(self, principal: auth.Principal) -> bool:
-        return self.only and principal.signed_in
+        return self.only and principal.method is auth.Method.JWT
 
 
 def _persisted_hash(body: dict[str, Any]) -> str | None:
