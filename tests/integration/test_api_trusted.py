@@ -7,8 +7,12 @@ import json
 import secrets
 
 from tests.integration.test_cli import substore
+from tests.support import asgi_client
+from tests.tokens import bearer, claims, hs256, jwt_settings
 
+from substore import repository
 from substore.trusted.manifest import digest
+from substore.web.app import create_app
 
 
 def unique(document: str) -> str:
@@ -96,3 +100,25 @@ async def test_malformed_ids_are_told_apart_from_unknown_ones(api):
         assert "64 hex digits" in error["message"]
     both = await api.post({"documentId": "sha256:" + "0" * 64, "query": "{ account { id } }"})
     assert "not both" in both.json()["errors"][0]["message"]
+
+
+async def test_trusted_documents_only_binds_sign_in_tokens_not_api_keys(engine, account, api):
+    registered = unique("query { account { subscriberCount } }")
+    async with engine.begin() as conn:
+        await repository.add_documents(conn, {digest(registered): registered})
+    settings = jwt_settings(trusted_documents_only=True)
+    async with asgi_client(create_app(settings, engine=engine)) as client:
+        token = bearer(hs256(claims(account.id, "read")))
+        free = await client.post("/graphql", json={"query": "{ account { id } }"}, headers=token)
+        assert free.status_code == 400
+        assert free.json()["errors"][0]["extensions"]["code"] == "TRUSTED_DOCUMENT_REQUIRED"
+        assert "data" not in free.json()
+        by_id = {"documentId": f"sha256:{digest(registered)}"}
+        ran = await client.post("/graphql", json=by_id, headers=token)
+        assert ran.json()["data"] == {"account": {"subscriberCount": 0}}
+        same_text = await client.post("/graphql", json={"query": registered}, headers=token)
+        assert same_text.json()["data"] == {"account": {"subscriberCount": 0}}
+        keyed = await client.post(
+            "/graphql", json={"query": "{ account { id } }"}, headers=api.headers()
+        )
+        assert keyed.json()["data"]["account"]["id"]  # scripts and GraphiQL are not bound
