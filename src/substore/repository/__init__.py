@@ -15,20 +15,22 @@ from substore.repository.accounts import (
     update_account,
 )
 from substore.repository.consent import Provenance, page_events
+from substore.repository.pages import (
+    SubscriberFilter,
+    count_subscribers,
+    page_subscribers,
+    select_page,
+)
 from substore.repository.subscribers import (
     KEY_COLUMNS,
     PROFILE_COLUMNS,
     Record,
-    SubscriberFilter,
     SubscriberWrite,
     Upserted,
-    count_subscribers,
     delete_subscribers,
     get_subscriber,
     get_subscriber_by_e164,
     get_subscribers,
-    page_subscribers,
-    select_page,
 )
 from substore.repository.writes import (
     Columns,
