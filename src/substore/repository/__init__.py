@@ -16,8 +16,10 @@ from substore.repository.accounts import (
 )
 from substore.repository.consent import Provenance, page_events
 from substore.repository.pages import (
+    Cursor,
     SubscriberFilter,
     count_subscribers,
+    page_and_behind,
     page_subscribers,
     select_page,
 )
@@ -45,6 +47,7 @@ __all__ = [
     "KEY_COLUMNS",
     "PROFILE_COLUMNS",
     "Columns",
+    "Cursor",
     "Provenance",
     "Record",
     "SubscriberFilter",
@@ -63,6 +66,7 @@ __all__ = [
     "get_subscribers",
     "list_accounts",
     "list_api_keys",
+    "page_and_behind",
     "page_events",
     "page_subscribers",
     "revoke_api_key",

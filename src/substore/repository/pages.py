@@ -5,6 +5,7 @@ Every query filters by account; each order has an index that starts with account
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from substore.repository import keyset
 from substore.repository.subscribers import Record, subscribers
 from substore.search import Search
 
@@ -30,6 +32,8 @@ class SubscriberFilter:
     can_message_at: datetime | None = None
     quiet_hours: tuple[time, time] | None = None
     search: Search | None = None
+    # Subscribers whose attributes contain this object (jsonb @>, the GIN index's operator).
+    attributes: dict[str, Any] | None = None
 
 
 async def page_subscribers(
@@ -38,26 +42,66 @@ async def page_subscribers(
     filter: SubscriberFilter,
     *,
     first: int,
-    after: tuple[datetime, int] | None = None,
+    after: Cursor | None = None,
     order: str = "created_at",
+    descending: bool = False,
 ) -> list[Record]:
-    """Up to `first` subscribers in (`order`, id) order, strictly after the cursor."""
-    return list(await conn.execute(select_page(account_id, filter, first, after, order)))
+    """Up to `first` subscribers in (`order`, id) order, strictly after the cursor;
+    `descending` reads the same index backward (newest first)."""
+    statement = select_page(account_id, filter, first, after, order, descending)
+    return list(await conn.execute(statement))
+
+
+async def page_and_behind(
+    conn: AsyncConnection,
+    account_id: int,
+    filter: SubscriberFilter,
+    *,
+    first: int,
+    after: Cursor,
+    order: str = "created_at",
+    descending: bool = False,
+) -> tuple[list[Record], bool]:
+    """page_subscribers, and whether any row lies at or before the cursor (on the page's
+    other side), in one statement: one index entry read the other way, or as many as the
+    filter skips before it finds a row."""
+    page = select_page(account_id, filter, first, after, order, descending)
+    behind = select_page(account_id, filter, 1, after, order, not descending, inclusive=True)
+    return await keyset.page_and_behind(conn, page, behind, (order, "id"), descending)
+
+
+# A cursor: the (order column, id) of the row it was made from.
+Cursor = tuple[datetime, int]
+
+# Strictly after the cursor, or at it too, in either direction: row comparisons, which a
+# btree index on (account_id, column, id) answers in either direction.
+_BEYOND = {
+    (False, False): operator.gt,
+    (True, False): operator.lt,
+    (False, True): operator.ge,
+    (True, True): operator.le,
+}
 
 
 def select_page(
     account_id: int,
     filter: SubscriberFilter,
     first: int,
-    after: tuple[datetime, int] | None = None,
+    after: Cursor | None = None,
     order: str = "created_at",
+    descending: bool = False,
+    *,
+    inclusive: bool = False,
 ) -> sa.Select[Any]:
     """The page query; each order has an index that starts with account_id."""
-    column = subscribers.c[order]
+    keys = (subscribers.c[order], subscribers.c.id)
     statement = sa.select(subscribers).where(*_conditions(account_id, filter))
     if after is not None:
-        statement = statement.where(sa.tuple_(column, subscribers.c.id) > sa.tuple_(*after))
-    return statement.order_by(column, subscribers.c.id).limit(first)
+        beyond = _BEYOND[descending, inclusive]
+        # Typed as the columns are: an id past 2**31 must not be sent as an int4.
+        bound = (sa.literal(value, key.type) for key, value in zip(keys, after, strict=True))
+        statement = statement.where(beyond(sa.tuple_(*keys), sa.tuple_(*bound)))
+    return statement.order_by(*(k.desc() if descending else k for k in keys)).limit(first)
 
 
 async def count_subscribers(
@@ -90,6 +134,8 @@ def _conditions(account_id: int, f: SubscriberFilter) -> list[Any]:
         conditions.append(_may_message(f.can_message_at, f.quiet_hours or (time(), time())))
     if f.search is not None:
         conditions.append(_matching(f.search))
+    if f.attributes is not None:
+        conditions.append(c.attributes.contains(f.attributes))
     return conditions
 
 
