@@ -98,9 +98,7 @@ def select_page(
     statement = sa.select(subscribers).where(*_conditions(account_id, filter))
     if after is not None:
         beyond = _BEYOND[descending, inclusive]
-        # Typed as the columns are: an id past 2**31 must not be sent as an int4.
-        bound = (sa.literal(value, key.type) for key, value in zip(keys, after, strict=True))
-        statement = statement.where(beyond(sa.tuple_(*keys), sa.tuple_(*bound)))
+        statement = statement.where(beyond(sa.tuple_(*keys), sa.tuple_(*after)))
     return statement.order_by(*(k.desc() if descending else k for k in keys)).limit(first)
 
 
