@@ -17,6 +17,9 @@ from substore.repository import keyset
 from substore.repository.subscribers import Record, subscribers
 from substore.search import Search
 
+# A cursor: the (order column, id) of the row it was made from.
+Cursor = tuple[datetime, int]
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriberFilter:
@@ -69,9 +72,6 @@ async def page_and_behind(
     behind = select_page(account_id, filter, 1, after, order, not descending, inclusive=True)
     return await keyset.page_and_behind(conn, page, behind, (order, "id"), descending)
 
-
-# A cursor: the (order column, id) of the row it was made from.
-Cursor = tuple[datetime, int]
 
 # Strictly after the cursor, or at it too, in either direction: row comparisons, which a
 # btree index on (account_id, column, id) answers in either direction.

@@ -73,14 +73,16 @@ async def page_subscribers(
     window = page_window(first, after, last, before)
     check_filter(where)
     where = with_quiet_hours(account, where)
-    scan: dict[str, Any] = {"order": order, "descending": descending != window.backward}
-    scan["first"] = window.size + 1
+    # Paging back reads the order's index the other way; its rows are turned round after.
+    scan = {"order": order, "descending": descending != window.backward}
     if window.cursor is None:
-        rows = await repository.page_subscribers(conn, account.id, where, **scan)
+        rows = await repository.page_subscribers(
+            conn, account.id, where, first=window.size + 1, **scan
+        )
         behind = False
     else:
         rows, behind = await repository.page_and_behind(
-            conn, account.id, where, after=window.cursor, **scan
+            conn, account.id, where, first=window.size + 1, after=window.cursor, **scan
         )
     more, rows = len(rows) > window.size, rows[: window.size]
     if window.backward:
