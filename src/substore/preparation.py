@@ -137,7 +137,7 @@ def validate_profile(profile: dict[str, Any]) -> dict[str, Any]:
     if clean.get("email"):
         _check_email(clean["email"])
     if "attributes" in clean:
-        _check_attributes(clean["attributes"])
+        check_attributes(clean["attributes"])
     if clean.get("status") is not None and clean["status"] not in set(SubscriberStatus):
         raise ValidationError("status must be SUBSCRIBED or UNSUBSCRIBED.", field=("status",))
     _check_consent(clean)
@@ -207,7 +207,7 @@ def _check_email(email: str) -> None:
         )
 
 
-def _check_attributes(attributes: Any) -> None:
+def check_attributes(attributes: Any) -> None:
     if attributes is None:
         return
     if not isinstance(attributes, dict):

@@ -21,7 +21,8 @@ INBOUND = f"""mutation($input: RecordInboundMessageInput!) {{ recordInboundMessa
   action keyword subscriber {{ {FIELDS} }} userErrors {{ code field message }} }} }}"""
 EVENTS = """query($n: PhoneNumber!, $after: String, $first: Int) { subscriber(number: $n) {
   consentEvents(first: $first, after: $after) {
-    edges { cursor node { at action source detail } } pageInfo { hasNextPage endCursor } } } }"""
+    edges { cursor node { at action source detail } }
+    pageInfo { hasPreviousPage hasNextPage startCursor endCursor } } } }"""
 NUMBER = "+12015550140"
 
 
@@ -239,10 +240,25 @@ async def test_consent_history_pages(api):
         await inbound(api, text)
     first = await api.data(EVENTS, n=NUMBER, first=3)
     page = first["subscriber"]["consentEvents"]
-    assert page["pageInfo"]["hasNextPage"]
-    rest = await events(api, after=page["pageInfo"]["endCursor"])
-    actions = [e["node"]["action"] for e in page["edges"]] + [e["action"] for e in rest]
+    info = page["pageInfo"]
+    assert (info["hasPreviousPage"], info["hasNextPage"]) == (False, True)
+    assert (info["startCursor"], info["endCursor"]) == (
+        page["edges"][0]["cursor"],
+        page["edges"][-1]["cursor"],
+    )
+    body = await api.data(EVENTS, n=NUMBER, after=info["endCursor"])
+    rest = body["subscriber"]["consentEvents"]
+    assert (rest["pageInfo"]["hasPreviousPage"], rest["pageInfo"]["hasNextPage"]) == (True, False)
+    edges = page["edges"] + rest["edges"]
+    actions = [e["node"]["action"] for e in edges]
     assert actions == ["UNSUBSCRIBED", "SUBSCRIBED", "UNSUBSCRIBED", "SUBSCRIBED"]
+    past = await api.data(EVENTS, n=NUMBER, after=rest["pageInfo"]["endCursor"])
+    info = past["subscriber"]["consentEvents"]["pageInfo"]
+    assert (info["hasPreviousPage"], info["hasNextPage"], info["startCursor"]) == (
+        True,
+        False,
+        None,
+    )
     bad = await api.gql(EVENTS, n=NUMBER, after="bm90LWEtY3Vyc29y")
     assert bad["errors"][0]["extensions"]["code"] == "PARAMETER_INVALID"
 

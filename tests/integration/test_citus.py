@@ -175,8 +175,17 @@ async def test_one_accounts_reads_and_upserts_touch_one_shard(distributed, accou
         async with distributed.begin() as conn:
             rows = [write(f"+1201555{n:04d}", first_name="A") for n in range(900, 950)]
             await repository.upsert_subscribers(conn, account.id, rows)
-            await repository.page_subscribers(
+            page = await repository.page_subscribers(
                 conn, account.id, repository.SubscriberFilter(), first=51
+            )
+            # A page and its cursor's other side: a union, routed to the account's shard.
+            await repository.page_and_behind(
+                conn,
+                account.id,
+                repository.SubscriberFilter(attributes={"a": 1}),
+                first=51,
+                after=(page[9].created_at, page[9].id),
+                descending=True,
             )
             await repository.get_subscriber_by_e164(conn, account.id, "+12015550900")
     finally:

@@ -142,3 +142,40 @@ async def test_the_account_first_keys_migration_runs_on_a_populated_database(emp
         # The events still go with their subscriber.
         await conn.execute(text("DELETE FROM subscribers WHERE id = :s"), {"s": subscriber})
         assert await conn.scalar(text("SELECT count(*) FROM consent_events")) == 0
+
+
+async def test_the_attributes_index_is_built_under_rows_and_dropped_on_downgrade(empty_database):
+    """0006: a GIN jsonb_path_ops index over rows stored before it, used at once."""
+    from alembic import command
+
+    engine = empty_database
+    await db.migrate(engine, "0005")
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO accounts (name, default_region) VALUES ('a', 'US')"))
+        await conn.execute(
+            text(
+                """INSERT INTO subscribers (account_id, e164_number, number, raw_number,
+                country_code, number_type, country_code_source, normalizer_version, attributes)
+                SELECT 1, '+1201555' || lpad(n::text, 4, '0'), 'x', 'x', 1, 'MOBILE',
+                  'PLUS_SIGN', 'v', jsonb_build_object('n', n) FROM generate_series(1, 50) n"""
+            )
+        )
+    await db.migrate(engine)
+    index = text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_subscribers_attributes'")
+    async with engine.begin() as conn:
+        definition = await conn.scalar(index)
+        assert definition.endswith("USING gin (attributes jsonb_path_ops)"), definition
+        await conn.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = await conn.execute(
+            text("EXPLAIN SELECT id FROM subscribers WHERE attributes @> '{\"n\": 7}'")
+        )
+        assert "ix_subscribers_attributes" in "\n".join(r[0] for r in plan)
+
+    def downgrade(sync_conn) -> None:
+        config = db.alembic_config()
+        config.attributes["connection"] = sync_conn
+        command.downgrade(config, "0005")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(downgrade)
+        assert await conn.scalar(index) is None

@@ -62,7 +62,10 @@ ROWS = [
         "consentedAt": "2026-01-02T03:04:05Z",
         "consentSource": "web",
     },
-    *({"number": f"+1201555{n:04d}"} for n in range(302, 330)),
+    *(
+        {"number": f"+1201555{n:04d}", "attributes": {"tier": "silver", "box": {"n": n % 3}}}
+        for n in range(302, 330)
+    ),
 ]
 
 
@@ -109,7 +112,10 @@ async def same(servers, query: str, variables: dict | None = None) -> bool:
 
 
 LOOKUP = "query($n: PhoneNumber) { subscriber(number: $n) { %s } }"
-PAGE = "query($f: Int, $a: String, $o: SubscriberOrder!) { subscribers(first: $f, after: $a, orderBy: $o) { edges { cursor node { %s } } pageInfo { hasNextPage endCursor } } }"
+PAGE = """query($f: Int, $a: String, $l: Int, $b: String, $o: SubscriberOrder!, $w: SubscriberFilter) {
+  subscribers(first: $f, after: $a, last: $l, before: $b, orderBy: $o, filter: $w) {
+    edges { cursor node { %s } } pageInfo { hasPreviousPage hasNextPage startCursor endCursor } } }"""
+ORDERS = ["CREATED_AT", "UPDATED_AT", "CREATED_AT_DESC", "UPDATED_AT_DESC"]
 
 
 @pytest.mark.parametrize("number", NUMBERS)
@@ -129,17 +135,48 @@ async def test_a_lookup_by_id_and_aliases_and_typenames(servers):
     assert await same(servers, query, {"i": "U3Vic2NyaWJlcjo5OTk5OTk5"})  # no such subscriber
 
 
-@pytest.mark.parametrize("order", ["CREATED_AT", "UPDATED_AT"])
-async def test_pages_and_their_cursors(servers, order):
+async def _page_info(servers, query: str, variables: dict) -> dict:
+    _, clients = servers
+    body = {"query": query, "variables": variables}
+    return (await clients[False].post("/graphql", json=body)).json()["data"]["subscribers"][
+        "pageInfo"
+    ]
+
+
+async def test_pages_and_their_cursors_forward_and_back(servers):
+    # One test for every order (and one below for every filter): each test seeds anew.
     query = PAGE % " ".join(PLAIN)
-    after = None
-    for _ in range(4):
-        assert await same(servers, query, {"f": 10, "a": after, "o": order})
-        _, clients = servers
-        body = {"query": query, "variables": {"f": 10, "a": after, "o": order}}
-        after = (await clients[False].post("/graphql", json=body)).json()["data"]["subscribers"][
-            "pageInfo"
-        ]["endCursor"]
+    for order in ORDERS:
+        after = None
+        for _ in range(4):
+            variables = {"f": 10, "a": after, "o": order}
+            assert await same(servers, query, variables)
+            after = (await _page_info(servers, query, variables))["endCursor"]
+        before = None
+        for _ in range(4):
+            variables = {"l": 10, "b": before, "o": order}
+            assert await same(servers, query, variables)
+            before = (await _page_info(servers, query, variables))["startCursor"]
+
+
+FILTERS = [
+    {"attributes": {"tier": "gold"}},
+    {"attributes": {"n": [2]}},  # an element of an array
+    {"attributes": {"box": {"n": 1}}},  # nested
+    {"attributes": {"box": {"n": 1}}, "countryCode": 1},
+    {"attributes": {"tier": "silver"}, "status": "SUBSCRIBED"},
+    {"attributes": {"tier": "gold"}, "status": "UNSUBSCRIBED"},  # no match
+    {"attributes": {"tier": "bronze"}},  # no match
+    {"attributes": {}},
+]
+
+
+async def test_the_attributes_filter(servers):
+    query = PAGE % "e164Number attributes"
+    for where in FILTERS:
+        for order in ("CREATED_AT", "UPDATED_AT_DESC"):
+            assert await same(servers, query, {"f": 5, "o": order, "w": where})
+            assert await same(servers, query, {"l": 5, "o": order, "w": where})
 
 
 @pytest.mark.parametrize(
@@ -147,6 +184,10 @@ async def test_pages_and_their_cursors(servers, order):
     [
         (PAGE % "id", {"f": 501, "o": "CREATED_AT"}),  # first out of range
         (PAGE % "id", {"f": 5, "a": "bm90IGEgY3Vyc29y", "o": "CREATED_AT"}),  # bad cursor
+        (
+            '{ subscribers(last: 2, filter: {attributes: {tier: "silver"}}) { totalCount pageInfo { hasPreviousPage } } }',
+            None,
+        ),
         (PAGE % "id", {"f": "five", "o": "CREATED_AT"}),  # a variable of the wrong type
         (LOOKUP % "id", {"n": 12.5}),
         ("{ subscriber { id } }", None),  # neither id nor number
@@ -163,6 +204,22 @@ async def test_pages_and_their_cursors(servers, order):
 )
 async def test_errors_and_what_plans_leave_alone(servers, query, variables):
     await same(servers, query, variables)
+
+
+REFUSED = [
+    {"l": 501, "o": "CREATED_AT"},  # last out of range
+    {"l": 5, "b": "bm90IGEgY3Vyc29y", "o": "CREATED_AT"},  # not a cursor
+    {"f": 5, "l": 5, "o": "CREATED_AT"},  # both directions
+    {"f": 5, "b": "MjAyNi0wMS0wMVQwMDowMDowMCswMDowMHwx", "o": "CREATED_AT"},
+    {"l": 5, "b": "MjAyNi0wMS0wMVQwMDowMDowMCswMDowMHwx", "o": "UPDATED_AT"},  # another order's
+    {"f": 5, "w": {"attributes": "gold"}, "o": "CREATED_AT"},
+    {"l": 5, "w": {"attributes": ["gold"]}, "o": "CREATED_AT_DESC"},
+]
+
+
+async def test_paging_refusals_answer_the_same(servers):
+    for variables in REFUSED:
+        assert not await same(servers, PAGE % "id", variables)
 
 
 fields = st.lists(st.sampled_from(PLAIN), min_size=1, max_size=8, unique=True)
@@ -184,14 +241,15 @@ def _selection(names: list[str], prefixes: list[str]) -> str:
     prefixes=aliases,
     number=st.sampled_from(NUMBERS),
     first=st.integers(-1, 40),
-    order=st.sampled_from(["CREATED_AT", "UPDATED_AT"]),
+    order=st.sampled_from(ORDERS),
     page=st.booleans(),
+    back=st.booleans(),
 )
 async def test_generated_queries_answer_the_same(
-    servers, names, prefixes, number, first, order, page
+    servers, names, prefixes, number, first, order, page, back
 ):
     selection = _selection(names, prefixes)
     if page:
-        await same(servers, PAGE % selection, {"f": first, "o": order})
+        await same(servers, PAGE % selection, {"l" if back else "f": first, "o": order})
     else:
         await same(servers, LOOKUP % selection, {"n": number})

@@ -151,19 +151,38 @@ async def test_update_and_delete_are_account_scoped(conn, account, other_account
     assert await repository.get_subscriber(conn, account.id, a.id) is None
 
 
-async def test_keyset_paging_visits_every_row_once(conn, account):
+@pytest.mark.parametrize("descending", [False, True])
+async def test_keyset_paging_visits_every_row_once(conn, account, descending):
     await repository.upsert_subscribers(conn, account.id, [write(n) for n in us_numbers(25, 2000)])
-    seen, after = [], None
+    seen, ids, after = [], [], None
     while True:
         page = await repository.page_subscribers(
-            conn, account.id, SubscriberFilter(), first=10, after=after
+            conn, account.id, SubscriberFilter(), first=10, after=after, descending=descending
         )
         if not page:
             break
         seen += [s.e164_number for s in page]
+        ids += [s.id for s in page]
         after = (page[-1].created_at, page[-1].id)
     assert sorted(seen) == us_numbers(25, 2000)
     assert len(seen) == len(set(seen))
+    # One statement wrote them all: one createdAt, so the id decides.
+    assert ids == sorted(ids, reverse=descending)
+
+
+async def test_a_page_and_what_lies_behind_its_cursor(conn, account):
+    await repository.upsert_subscribers(conn, account.id, [write(n) for n in us_numbers(5, 2100)])
+    rows = await repository.page_subscribers(conn, account.id, SubscriberFilter(), first=5)
+    at = [(r.created_at, r.id) for r in rows]
+    page = repository.page_and_behind
+    found, behind = await page(conn, account.id, SubscriberFilter(), first=2, after=at[0])
+    assert ([r.id for r in found], behind) == ([at[1][1], at[2][1]], True)
+    found, behind = await page(
+        conn, account.id, SubscriberFilter(), first=9, after=at[0], descending=True
+    )
+    assert (found, behind) == ([], True)  # nothing before the first; it and the rest after
+    gone = SubscriberFilter(created_after=at[0][0])  # a filter that leaves nothing
+    assert await page(conn, account.id, gone, first=2, after=at[2]) == ([], False)
 
 
 async def test_filters(conn, account):

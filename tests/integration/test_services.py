@@ -158,3 +158,22 @@ async def test_a_stored_key_phonenumbers_no_longer_validates_is_still_found(conn
     assert found.e164_number == "+19995550100"
     with pytest.raises(PhoneNumberError):
         await services.find_subscriber(conn, account, "+19995550101")
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"a": "nul \x00"}, "filter.attributes['a'] contains a NUL"),
+        ({"n": float("inf")}, "filter.attributes['n'] is inf"),
+        ("gold", "filter.attributes must be a JSON object"),
+    ],
+)
+async def test_a_filter_on_attributes_jsonb_cannot_hold_is_refused(
+    conn, account, attributes, message
+):
+    """The HTTP edge refuses such variables first; other callers meet the same rule here."""
+    where = services.SubscriberFilter(attributes=attributes)
+    with pytest.raises(ValidationError) as refused:
+        await services.page_subscribers(conn, account, where)
+    assert refused.value.user_error.field == ("filter", "attributes")
+    assert str(refused.value.args[0]).startswith(message)

@@ -1,6 +1,6 @@
 """When a subscriber may be messaged: not opted out, and outside the account's quiet
 hours in every one of the number's time zones (its country's when the number says no
-more; UTC for numbers with no country). repository/subscribers.py asks the same
+more; UTC for numbers with no country). repository/pages.py asks the same
 question in SQL for `subscribers(filter: {canMessageAt})`."""
 
 from __future__ import annotations

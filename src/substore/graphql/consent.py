@@ -78,7 +78,7 @@ async def consent_events(
 ) -> ConsentEventConnection:
     ctx = info.context
     try:
-        rows, more = await ctx.db(
+        page = await ctx.db(
             services.consent_events, ctx.account, root.pk, first=first, after=_after(after)
         )
     except SubstoreError as error:
@@ -88,11 +88,16 @@ async def consent_events(
             node=ConsentEvent(at=r.at, action=r.action, source=r.source, detail=r.detail),
             cursor=_cursor(r.id),
         )
-        for r in rows
+        for r in page.rows
     ]
-    end = edges[-1].cursor if edges else None
     return ConsentEventConnection(
-        edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=end)
+        edges=edges,
+        page_info=PageInfo(
+            has_previous_page=page.has_previous,
+            has_next_page=page.has_next,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
     )
 
 

@@ -112,6 +112,12 @@ class SubscriberFilter:
         'or part of the number in any spelling ("415 555", "+44 20 7946"); '
         "case-insensitive.",
     )
+    attributes: JSON | None = strawberry.field(
+        default=None,
+        description='Only subscribers whose attributes contain this object: {"plan": "gold"} '
+        'keeps those whose plan is "gold", whatever else they hold; nested objects match '
+        'the same way, and an array matches one holding those elements ({"tags": ["vip"]}).',
+    )
 
     def to_service(self) -> services.SubscriberFilter:
         return services.SubscriberFilter(
@@ -125,6 +131,7 @@ class SubscriberFilter:
             updated_before=services.as_utc(self.updated_before),
             can_message_at=services.as_utc(self.can_message_at),
             search=services.parse_search(self.search),
+            attributes=self.attributes,
         )
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import Enum
-from functools import partial
 from typing import Any
 
 import strawberry
@@ -21,7 +18,8 @@ from substore.graphql.documents import KnownDocuments
 from substore.graphql.imports import ImportSubscribersPayload, import_subscribers
 from substore.graphql.inbound import RecordInboundMessagePayload, record_inbound_message
 from substore.graphql.inputs import AccountInput, SubscriberFilter, SubscriberInput
-from substore.graphql.paging import PageInfo, bad_cursor, query_error, seal, unseal
+from substore.graphql.listing import SubscriberConnection, SubscriberOrder, list_subscribers
+from substore.graphql.paging import query_error
 from substore.graphql.scalars import SCALARS, PhoneNumber
 from substore.graphql.validation import StorableStrings, ThreadedValidation
 
@@ -41,43 +39,6 @@ class CanWrite(BasePermission):
 def _subscriber_pk(global_id: str) -> int | None:
     decoded = t.decode_id(global_id)
     return decoded[1] if decoded and decoded[0] == "Subscriber" else None
-
-
-# --- cursors -------------------------------------------------------------------------
-
-
-@strawberry.enum(description="The order of a subscribers page (each has its own cursors).")
-class SubscriberOrder(Enum):
-    CREATED_AT = "created_at"
-    UPDATED_AT = "updated_at"
-
-
-# A cursor names its ordering: "u" for updatedAt. Cursors given out before orderings
-# existed carry no letter and are createdAt ones.
-_CURSOR_TAGS = {SubscriberOrder.CREATED_AT: "", SubscriberOrder.UPDATED_AT: "u|"}
-
-
-def encode_cursor(row: Any, order: SubscriberOrder = SubscriberOrder.CREATED_AT) -> str:
-    stamp = getattr(row, order.value).isoformat()
-    return seal(f"{_CURSOR_TAGS[order]}{stamp}|{row.id}")
-
-
-def decode_cursor(
-    cursor: str, order: SubscriberOrder = SubscriberOrder.CREATED_AT
-) -> tuple[datetime, int]:
-    text = unseal(cursor)
-    if text.startswith(_CURSOR_TAGS[SubscriberOrder.UPDATED_AT]) != (
-        order is SubscriberOrder.UPDATED_AT
-    ):
-        raise bad_cursor(" for this orderBy")
-    stamp, _, digits = text.removeprefix(_CURSOR_TAGS[order]).partition("|")
-    try:
-        at, pk = datetime.fromisoformat(stamp), int(digits)
-    except ValueError:
-        raise bad_cursor() from None
-    if at.tzinfo is None or not 0 < pk <= t.MAX_PK:
-        raise bad_cursor()
-    return at, pk
 
 
 @strawberry.type
@@ -122,44 +83,28 @@ class Query:
         return t.Subscriber.of(row) if row else None
 
     @strawberry.field(
-        description="Subscribers in pages of at most 500: oldest first, or least recently "
-        "changed first with orderBy: UPDATED_AT (a sync: see the README)."
+        description="Subscribers in pages of at most 500 (50 unless first or last says): "
+        "first/after pages forward, last/before back (the rows of either in the order's "
+        "direction), oldest first unless orderBy says otherwise."
     )
     async def subscribers(
         self,
         info: Info,
-        first: int | None = 50,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         filter: SubscriberFilter | None = None,
         order_by: SubscriberOrder = SubscriberOrder.CREATED_AT,
     ) -> SubscriberConnection:
-        cursor = decode_cursor(after, order_by) if after else None
-        ctx = info.context
-        try:
-            where = (filter or SubscriberFilter()).to_service()
-            page = await ctx.db(
-                services.page_subscribers,
-                ctx.account,
-                where,
-                first=50 if first is None else first,
-                after=cursor,
-                order=order_by.value,
-            )
-        except SubstoreError as error:
-            raise query_error(error.user_error) from None
-        edges = [
-            t.SubscriberEdge(
-                node=t.Subscriber.of(r), make_cursor=partial(encode_cursor, r, order_by)
-            )
-            for r in page.rows
-        ]
-        return SubscriberConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor() if edges else None
-            ),
-            account=ctx.account,
-            where=where,
+        return await list_subscribers(
+            info,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            filter=filter,
+            order_by=order_by,
         )
 
     @strawberry.field(description="Normalise a number as createSubscriber would; stores nothing.")
@@ -181,19 +126,6 @@ class Query:
         except SubstoreError as error:
             return t.PhoneNumberCheck(valid=False, error=t.UserError.of(error.user_error))
         return t.PhoneNumberCheck.of(key)
-
-
-@strawberry.type
-class SubscriberConnection:
-    edges: list[t.SubscriberEdge]
-    page_info: PageInfo
-    account: strawberry.Private[services.Record]
-    where: strawberry.Private[services.SubscriberFilter]
-
-    @strawberry.field(description="Subscribers matching the filter, over all pages.")
-    async def total_count(self, info: Info) -> int:
-        # Counted only when asked for: a COUNT over a large account is not free.
-        return await info.context.db(services.count_subscribers, self.account, self.where)
 
 
 @strawberry.type

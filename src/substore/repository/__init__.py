@@ -21,20 +21,24 @@ from substore.repository.documents import (
     list_documents,
     remove_document,
 )
+from substore.repository.pages import (
+    Cursor,
+    SubscriberFilter,
+    count_subscribers,
+    page_and_behind,
+    page_subscribers,
+    select_page,
+)
 from substore.repository.subscribers import (
     KEY_COLUMNS,
     PROFILE_COLUMNS,
     Record,
-    SubscriberFilter,
     SubscriberWrite,
     Upserted,
-    count_subscribers,
     delete_subscribers,
     get_subscriber,
     get_subscriber_by_e164,
     get_subscribers,
-    page_subscribers,
-    select_page,
 )
 from substore.repository.writes import (
     Columns,
@@ -49,6 +53,7 @@ __all__ = [
     "KEY_COLUMNS",
     "PROFILE_COLUMNS",
     "Columns",
+    "Cursor",
     "Provenance",
     "Record",
     "SubscriberFilter",
@@ -70,6 +75,7 @@ __all__ = [
     "list_accounts",
     "list_api_keys",
     "list_documents",
+    "page_and_behind",
     "page_events",
     "page_subscribers",
     "remove_document",

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.models import ConsentEvent
+from substore.repository import keyset
 
 consent_events = ConsentEvent.__table__
 
@@ -142,13 +143,15 @@ def params(provenance: Provenance) -> dict[str, Any]:
 
 async def page_events(
     conn: AsyncConnection, account_id: int, subscriber_id: int, *, first: int, after: int
-) -> list[Any]:
-    """Up to `first` events of a subscriber after event id `after`, oldest first."""
+) -> tuple[list[Any], bool]:
+    """Up to `first` events of a subscriber after event id `after`, oldest first, and
+    whether any of its events lies at or before `after` (in the same statement)."""
     c = consent_events.c
-    statement = (
-        sa.select(consent_events)
-        .where(c.account_id == account_id, c.subscriber_id == subscriber_id, c.id > after)
-        .order_by(c.id)
-        .limit(first)
+    own = sa.select(consent_events).where(
+        c.account_id == account_id, c.subscriber_id == subscriber_id
     )
-    return list(await conn.execute(statement))
+    page = own.where(c.id > after).order_by(c.id).limit(first)
+    if after <= 0:  # the start: nothing lies before it
+        return list(await conn.execute(page)), False
+    behind = own.where(c.id <= after).order_by(c.id.desc()).limit(1)
+    return await keyset.page_and_behind(conn, page, behind, ("id",), descending=False)

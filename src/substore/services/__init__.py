@@ -5,7 +5,7 @@ caller's account; expected problems come back as `UserError` data, not exception
 """
 
 from substore.preparation import as_utc, warm_up
-from substore.repository import PROFILE_COLUMNS
+from substore.repository import PROFILE_COLUMNS, SubscriberFilter
 from substore.search import parse_search
 from substore.services.accounts import (
     AccountChanges,
@@ -21,27 +21,29 @@ from substore.services.consent import (
     consent_events,
     record_inbound_message,
 )
+from substore.services.pages import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    Page,
+    count_subscribers,
+    page_subscribers,
+)
 from substore.services.subscribers import (
     DEFAULT_OPTIONS,
-    MAX_PAGE,
     CpuRunner,
     NormalizeOptions,
-    Page,
     Record,
     RowResult,
     RowStatus,
     SaveResult,
-    SubscriberFilter,
     SubscriberInput,
     by_api,
-    count_subscribers,
     delete_subscriber,
     delete_subscribers,
     find_subscriber,
     get_subscriber,
     get_subscribers,
     not_found,
-    page_subscribers,
     prepare,
     save_subscriber,
     save_subscribers,
@@ -50,6 +52,7 @@ from substore.services.subscribers import (
 
 __all__ = [
     "DEFAULT_OPTIONS",
+    "DEFAULT_PAGE",
     "MAX_PAGE",
     "PROFILE_COLUMNS",
     "AccountChanges",

@@ -13,6 +13,7 @@ from substore.consent.quiet_hours import Permission, QuietHours, permission
 from substore.errors import SubstoreError, UserError, ValidationError
 from substore.preparation import as_utc, key_columns, not_in_future
 from substore.repository import Provenance, Record, SubscriberWrite
+from substore.services.pages import Page
 
 MAX_EVENTS_PAGE = 500
 _DETAIL_LENGTH = 200
@@ -67,14 +68,15 @@ def _received(received_at: datetime | None) -> datetime:
 
 async def consent_events(
     conn: AsyncConnection, account: Record, subscriber_id: int, *, first: int, after: int
-) -> tuple[list[Record], bool]:
-    """Up to `first` consent events after event `after`, oldest first, and whether more."""
+) -> Page:
+    """Up to `first` consent events after event `after`, oldest first; whether more lie
+    after them, and whether any lies at or before `after`."""
     if not 0 <= first <= MAX_EVENTS_PAGE:
         raise ValidationError(f"first must be between 0 and {MAX_EVENTS_PAGE}.", field=("first",))
-    rows = await repository.page_events(
+    rows, behind = await repository.page_events(
         conn, account.id, subscriber_id, first=first + 1, after=after
     )
-    return rows[:first], len(rows) > first
+    return Page(rows[:first], has_next=len(rows) > first, has_previous=behind)
 
 
 def quiet_hours(account: Record) -> QuietHours:

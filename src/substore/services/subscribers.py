@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +36,7 @@ from substore.preparation import (
     unpack,
     validate_profile,
 )
-from substore.repository import Provenance, Record, SubscriberFilter, SubscriberWrite
+from substore.repository import Provenance, Record, SubscriberWrite
 
 DEFAULT_OPTIONS = NormalizeOptions()
 
@@ -196,15 +196,6 @@ async def find_subscriber(
 
 # --- reading -------------------------------------------------------------------------
 
-MAX_PAGE = 500
-MAX_COUNTRY_CODE = 999  # calling codes have at most three digits
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    rows: list[Record]
-    has_next: bool
-
 
 async def get_subscriber(
     conn: AsyncConnection, account: Record, subscriber_id: int
@@ -216,56 +207,6 @@ async def get_subscribers(
     conn: AsyncConnection, account: Record, ids: Sequence[int]
 ) -> dict[int, Record]:
     return await repository.get_subscribers(conn, account.id, ids)
-
-
-async def count_subscribers(
-    conn: AsyncConnection, account: Record, where: SubscriberFilter | None = None
-) -> int:
-    return await repository.count_subscribers(conn, account.id, with_quiet_hours(account, where))
-
-
-def with_quiet_hours(account: Record, where: SubscriberFilter | None) -> SubscriberFilter | None:
-    if where is None or where.can_message_at is None:
-        return where
-    return replace(where, quiet_hours=(account.quiet_hours_start, account.quiet_hours_end))
-
-
-async def page_subscribers(
-    conn: AsyncConnection,
-    account: Record,
-    where: SubscriberFilter,
-    *,
-    first: int,
-    after: tuple[Any, int] | None = None,
-    order: str = "created_at",
-) -> Page:
-    """Up to `first` subscribers after the (`order`, id) cursor, oldest first."""
-    _check_page(where, first)
-    where = with_quiet_hours(account, where)
-    rows = await repository.page_subscribers(
-        conn, account.id, where, first=first + 1, after=after, order=order
-    )
-    return Page(rows[:first], len(rows) > first)
-
-
-def _check_page(where: SubscriberFilter, first: int) -> None:
-    if not 0 <= first <= MAX_PAGE:
-        raise ValidationError(f"first must be between 0 and {MAX_PAGE}.", field=("first",))
-    if where.country_code is not None and not 1 <= where.country_code <= MAX_COUNTRY_CODE:
-        raise ValidationError(
-            f"countryCode is a country calling code from 1 to {MAX_COUNTRY_CODE} (e.g. 44).",
-            field=("filter", "countryCode"),
-        )
-    for name, after, before in (
-        ("created", where.created_after, where.created_before),
-        ("updated", where.updated_after, where.updated_before),
-    ):
-        if after and before and after >= before:
-            raise ValidationError(
-                f"{name}After must be earlier than {name}Before.",
-                field=("filter", f"{name}After"),
-                code=ErrorCode.INVALID_DATE_RANGE,
-            )
 
 
 # --- many subscribers ----------------------------------------------------------------

@@ -1,7 +1,7 @@
 """trusted documents: the GraphQL documents client apps were built with, by SHA-256
 
-Revision ID: 0006_trusted_documents
-Revises: 0005
+Revision ID: 0007_trusted_documents
+Revises: 0006_attributes_index
 Create Date: 2026-12-06 01:10:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_trusted_documents"
-down_revision: str | None = "0005"
+revision: str = "0007_trusted_documents"
+down_revision: str | None = "0006_attributes_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
