@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 
-
 # What a client that follows GraphQL over HTTP asks for: its own statuses (a document
 # that fails validation is a 400). Tests of application/json's statuses say so.
 GRAPHQL_RESPONSE = "application/graphql-response+json"
