@@ -3,8 +3,8 @@ and the request-level code (and HTTP status) its errors earn.
 
 A response has `data` only when the operation ran and the status is 2xx: a document
 that fails validation or variable coercion never starts (the status is then its media
-type's, media.py), and a 403 or 5xx changed nothing (its transaction is rolled back),
-so partial data would only mislead."""
+type's, media.py), a 403 ran none of its fields, and a 5xx's transaction is rolled
+back, so partial data would only mislead."""
 
 from __future__ import annotations
 
@@ -81,18 +81,13 @@ async def execute(runtime: Runtime, call: Call, fields: dict[str, Any]) -> Respo
             outcome = await _answer(runtime, call, conn)
     if outcome.changed:  # updateAccount: read again by the next request, after the commit
         runtime.accounts.pop(outcome.account_id, None)
-    refused = not outcome.started and outcome.status == Code.BAD_REQUEST.http_status
-    status = call.media.failed_document_status if refused else outcome.status
-    payload: dict[str, Any] = {}
-    if outcome.started and outcome.status < 400:
-        payload["data"] = outcome.data
     if outcome.errors:
-        payload["errors"] = outcome.errors
         fields["code"] = outcome.errors[0]["extensions"]["code"]
+    status = call.media.failed_document_status if outcome.refused else outcome.status
     headers = {"X-Request-Id": call.request_id, **call.headers}
     if status == Code.SERVICE_UNAVAILABLE.http_status:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return GraphQLResponse(payload, status, headers, call.media.content_type)
+    return GraphQLResponse(outcome.body(), status, headers, call.media.content_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +98,15 @@ class Outcome:
     status: int
     changed: bool  # the account itself
     started: bool  # execution began: not refused by validation or variable coercion
+
+    @property
+    def refused(self) -> bool:
+        """The document failed validation or variable coercion: it never ran."""
+        return not self.started and self.status == Code.BAD_REQUEST.http_status
+
+    def body(self) -> dict[str, Any]:
+        body = {"data": self.data} if self.started and self.status < 400 else {}
+        return body | ({"errors": self.errors} if self.errors else {})
 
 
 async def _answer(runtime: Runtime, call: Call, conn: AsyncConnection) -> Outcome:
