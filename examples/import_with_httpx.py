@@ -63,7 +63,11 @@ def main() -> int:
         {"e164Number": "+447400123456", "attributes": {"plan": "gold"}},
         {"number": "555-0123"},  # a local number: refused, with the reason
     ]
-    headers = {"Authorization": f"Bearer {os.environ['SUBSTORE_TOKEN']}"}
+    headers = {
+        "Authorization": f"Bearer {os.environ['SUBSTORE_TOKEN']}",
+        # GraphQL over HTTP: a document the server refuses is then a 400, not a 200.
+        "Accept": "application/graphql-response+json, application/json;q=0.9",
+    }
     with httpx.Client(headers=headers, timeout=60) as client:
         for start in range(0, len(rows), 1000):
             batch = rows[start : start + 1000]

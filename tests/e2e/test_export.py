@@ -94,3 +94,13 @@ async def test_filters_and_updated_after_narrow_the_export(engine, servers, tmp_
     assert [(r["e164Number"], r["status"]) for r in lines] == [("+12015550703", "UNSUBSCRIBED")]
     bad = substore_export(tmp_path / "x.csv", servers["plain"], token, "--filter", "colour=red")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+async def test_a_refused_export_says_why_in_one_line(engine, servers, tmp_path):
+    # The client asks for graphql-response+json: a filter the schema does not have fails
+    # variable coercion, a 400 whose GraphQL message (not its raw JSON) is reported.
+    _, token = await new_account(engine)
+    bad = substore_export(tmp_path / "x.csv", servers["plain"], token, "--filter", "colour=red")
+    assert bad.returncode == 2
+    assert "refused the export (400)" in bad.stderr and "colour" in bad.stderr
+    assert '{"errors"' not in bad.stderr

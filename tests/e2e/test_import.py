@@ -19,7 +19,7 @@ from tests.e2e.importing import new_account, store_of, substore_import
 from tests.support import free_port
 
 from substore import services
-from substore.importer.client import ImportJob, run_import
+from substore.importer.client import FatalImportError, Importer, ImportJob, run_import
 from substore.importer.source import Source
 
 DISTINCT = 3000
@@ -292,6 +292,15 @@ async def test_a_status_column_cannot_resubscribe_numbers_that_texted_stop(
         [rejected] = list(csv.DictReader(handle))
     assert (rejected["Phone"], rejected["error_column"]) == ("+12015550711", "consented_at")
     assert rejected["row_number"] == "6"
+
+
+async def test_a_refused_document_is_a_400_with_its_message(engine, servers, crm_file, tmp_path):
+    # The client asks for graphql-response+json: variables that do not coerce are a 400.
+    _, token = await new_account(engine)
+    importer = Importer(job(crm_file[0], servers["plain"], token, tmp_path))
+    importer.options["noSuchOption"] = True
+    with pytest.raises(FatalImportError, match=r"refused a batch \(400\): .*noSuchOption"):
+        await importer.run()
 
 
 def test_bad_token_is_exit_2(servers, crm_file):

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from tests.api import GRAPHQL_RESPONSE
 from tests.support import free_port, wait_until_healthy
 from tests.unit.test_limits import bomb
 
@@ -38,7 +39,7 @@ class Served:
     data_dir: Path
 
     def post(self, query: str, **variables) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.key}"}
+        headers = {"Authorization": f"Bearer {self.key}", "Accept": GRAPHQL_RESPONSE}
         body = {"query": query, "variables": variables}
         return httpx.post(f"{self.url}/graphql", json=body, headers=headers, timeout=30)
 

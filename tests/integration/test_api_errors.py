@@ -65,7 +65,7 @@ async def test_phone_number_variable_of_the_wrong_type_is_400(api):
     assert "PhoneNumber" in body["errors"][0]["message"]
 
 
-async def test_mutations_over_get_are_refused(api):
+async def test_mutations_over_get_are_405(api):
     response = await api.client.get(
         "/graphql",
         params={
@@ -73,7 +73,8 @@ async def test_mutations_over_get_are_refused(api):
         },
         headers=api.headers(),
     )
-    assert (response.status_code, code_of(response.json())) == (400, "BAD_REQUEST")
+    assert (response.status_code, code_of(response.json())) == (405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "POST"
     count = await api.data("{ account { subscriberCount } }")
     assert count["account"]["subscriberCount"] == 0
 

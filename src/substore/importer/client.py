@@ -257,7 +257,7 @@ class Importer:
         for attempt in range(self.job.max_retries + 1):
             wait: float | None = None
             try:
-                response = await http.post(self.job.endpoint, content=content, headers=_JSON)
+                response = await http.post(self.job.endpoint, content=content, headers=_HEADERS)
             except httpx.TransportError as error:
                 problem = f"cannot reach {self.job.endpoint}: {error!r}"
             else:
@@ -271,7 +271,13 @@ class Importer:
         raise FatalImportError(f"gave up after {self.job.max_retries + 1} tries: {problem}")
 
 
-_JSON = {"Content-Type": "application/json"}
+# graphql-response+json first, so that a refused document is a 400 (the spec's advice
+# to clients, with application/json for a server that predates it). Either way _payload
+# reads the body: a 200 with errors is a refusal too.
+_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/graphql-response+json, application/json;q=0.9",
+}
 
 
 def _lane_of(key: str, lanes: int) -> int:
@@ -294,7 +300,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _payload(response: httpx.Response) -> dict[str, Any]:
-    """The importSubscribers payload of a 200 answer; anything else ends the import."""
+    """The importSubscribers payload of a 200 answer without errors (in either GraphQL
+    media type); anything else ends the import."""
     try:
         body = response.json()
     except ValueError:

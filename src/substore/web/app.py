@@ -1,7 +1,8 @@
 """The Starlette app: POST/GET /graphql (GraphiQL on a browser GET) and GET /healthz.
 
-HTTP concerns live in this package: operation.py reads and checks a request,
-execution.py runs it, outage.py answers for the database when it is down.
+HTTP concerns live in this package: media.py picks the answer's media type from
+Accept, operation.py reads and checks a request, execution.py runs it, outage.py answers
+for the database when it is down.
 """
 
 from __future__ import annotations
@@ -34,7 +35,15 @@ from substore.graphql.rows import ImportRows
 from substore.graphql.schema import build_schema
 from substore.web import connections, cors
 from substore.web.caller import FailureThrottle, Gate
-from substore.web.execution import UNAVAILABLE_MESSAGE, Call, Runtime, execute, masked
+from substore.web.execution import (
+    UNAVAILABLE_MESSAGE,
+    Call,
+    GraphQLResponse,
+    Runtime,
+    execute,
+    masked,
+)
+from substore.web.media import MediaType, negotiate
 from substore.web.observe import CLIENT_CLOSED_REQUEST, loggable, metrics, observe
 from substore.web.operation import RequestError, read_operation
 from substore.web.outage import RETRY_AFTER_SECONDS, Availability, is_unavailable, watch_embedded
@@ -48,9 +57,24 @@ log = logging.getLogger("substore.web")
 GRAPHIQL = Path(__file__).parent / "static" / "graphiql"
 
 
-def error_response(code: Code, message: str, request_id: str, **headers: str) -> JSONResponse:
+def error_response(
+    code: Code,
+    message: str,
+    request_id: str,
+    media: MediaType = MediaType.JSON,
+    status: int | None = None,
+    **headers: str,
+) -> Response:
+    """A GraphQL response with one error and no data (nothing ran), in `media`; the
+    code's own status unless `status` says otherwise."""
     body = {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
-    return JSONResponse(body, code.http_status, {"X-Request-Id": request_id, **headers})
+    headers = {"X-Request-Id": request_id, **headers}
+    return GraphQLResponse(body, status or code.http_status, headers, media.content_type)
+
+
+def _refused(error: RequestError, request_id: str, media: MediaType) -> Response:
+    status = error.status(media)
+    return error_response(error.code, str(error), request_id, media, status, **error.headers)
 
 
 async def _engine(settings: Settings, check: bool) -> AsyncEngine:
@@ -119,6 +143,8 @@ def create_app(
 
     async def _answer(request: Request, request_id: str, fields: dict[str, Any]) -> Response:
         state = request.app.state
+        accepted = negotiate(_accept(request))
+        media = accepted or MediaType.JSON  # for a 406 too: the client takes neither
         try:
             gate = Gate(state.engine, principals, limiter, failures, accounts, verifier)
             principal, headers = await gate.admit(request)
@@ -128,24 +154,27 @@ def create_app(
                 "key": principal.actor,
                 "auth": principal.method.value,
             }
+            if accepted is None:
+                raise RequestError(Code.NOT_ACCEPTABLE, NOT_ACCEPTABLE_MESSAGE)
             resolve = partial(state.trusted.resolve, principal=principal)
             operation = await read_operation(request, settings.max_body_bytes, resolve)
             fields |= {"kind": operation.kind.value, "operation": loggable(operation.label)}
             runtime = Runtime(state.engine, schema, cpu, accounts, state.readers, plans, rows)
-            call = Call(principal, operation, request_id, headers)
+            call = Call(principal, operation, request_id, headers, media)
             response = await execute(runtime, call, fields)
         except RequestError as error:
             fields["code"] = str(error.code)
-            return error_response(error.code, str(error), request_id, **error.headers)
+            return _refused(error, request_id, media)
         except ClientDisconnect:  # the client left mid-body: nobody to answer, no fault
             fields["code"] = "CLIENT_CLOSED_REQUEST"
             return Response(status_code=CLIENT_CLOSED_REQUEST)
         except Exception as error:
             if not is_unavailable(error):
                 log.exception("request %s failed", request_id)
-                return error_response(Code.INTERNAL_SERVER_ERROR, masked(request_id), request_id)
+                message = masked(request_id)
+                return error_response(Code.INTERNAL_SERVER_ERROR, message, request_id, media)
             availability.failed(error)
-            return _unavailable(request_id)
+            return _unavailable(request_id, media)
         if response.status_code == Code.SERVICE_UNAVAILABLE.http_status:
             availability.failed(ConnectionError("lost during the request"))
         else:
@@ -181,13 +210,21 @@ def create_app(
     return app
 
 
-def _unavailable(request_id: str) -> JSONResponse:
-    return error_response(
-        Code.SERVICE_UNAVAILABLE,
-        UNAVAILABLE_MESSAGE,
-        request_id,
-        **{"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+def _unavailable(request_id: str, media: MediaType) -> Response:
+    retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return error_response(Code.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE, request_id, media, **retry)
+
+
+NOT_ACCEPTABLE_MESSAGE = (
+    f"Accept takes neither {MediaType.GRAPHQL_RESPONSE} nor {MediaType.JSON}: "
+    f"send Accept: {MediaType.GRAPHQL_RESPONSE}, {MediaType.JSON};q=0.9."
+)
+
+
+def _accept(request: Request) -> str | None:
+    # Several Accept fields are one list (RFC 9110 5.3).
+    found = request.headers.getlist("accept")
+    return ", ".join(found) if found else None
 
 
 def _client(request: Request) -> str:

@@ -1,5 +1,10 @@
 """Running one checked operation: who calls, one connection, one transaction for writes,
-and the request-level code (and HTTP status) its errors earn."""
+and the request-level code (and HTTP status) its errors earn.
+
+A response has `data` only when the operation ran and the status is 2xx: a document
+that fails validation or variable coercion never starts (the status is then its media
+type's, media.py), a 403 ran none of its fields, and a 5xx's transaction is rolled
+back, so partial data would only mislead."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from substore.errors import RequestCode as Code
 from substore.graphql.context import Context
 from substore.graphql.plans import Plans, Unplannable
 from substore.graphql.rows import ImportRows
+from substore.web.media import MediaType
 from substore.web.operation import Operation
 from substore.web.outage import RETRY_AFTER_SECONDS, is_unavailable
 from substore.web.readers import Readers
@@ -57,6 +63,7 @@ class Call:
     operation: Operation
     request_id: str
     headers: dict[str, str]  # the rate limiter's
+    media: MediaType  # of the answer
 
 
 async def execute(runtime: Runtime, call: Call, fields: dict[str, Any]) -> Response:
@@ -74,14 +81,13 @@ async def execute(runtime: Runtime, call: Call, fields: dict[str, Any]) -> Respo
             outcome = await _answer(runtime, call, conn)
     if outcome.changed:  # updateAccount: read again by the next request, after the commit
         runtime.accounts.pop(outcome.account_id, None)
-    payload: dict[str, Any] = {"data": outcome.data}
     if outcome.errors:
-        payload["errors"] = outcome.errors
         fields["code"] = outcome.errors[0]["extensions"]["code"]
+    status = call.media.failed_document_status if outcome.refused else outcome.status
     headers = {"X-Request-Id": call.request_id, **call.headers}
-    if outcome.status == Code.SERVICE_UNAVAILABLE.http_status:
+    if status == Code.SERVICE_UNAVAILABLE.http_status:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return GraphQLResponse(payload, outcome.status, headers)
+    return GraphQLResponse(outcome.body(), status, headers, call.media.content_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,16 @@ class Outcome:
     errors: list[dict]
     status: int
     changed: bool  # the account itself
+    started: bool  # execution began: not refused by validation or variable coercion
+
+    @property
+    def refused(self) -> bool:
+        """The document failed validation or variable coercion: it never ran."""
+        return not self.started and self.status == Code.BAD_REQUEST.http_status
+
+    def body(self) -> dict[str, Any]:
+        body = {"data": self.data} if self.started and self.status < 400 else {}
+        return body | ({"errors": self.errors} if self.errors else {})
 
 
 async def _answer(runtime: Runtime, call: Call, conn: AsyncConnection) -> Outcome:
@@ -110,7 +126,13 @@ async def _answer(runtime: Runtime, call: Call, conn: AsyncConnection) -> Outcom
     # A failed request changes nothing: commit only a clean run.
     if conn.in_transaction():
         await (conn.rollback() if status >= 500 else conn.commit())
-    return Outcome(principal.account_id, data, errors, status, changed)
+    return Outcome(principal.account_id, data, errors, status, changed, _started(data, found))
+
+
+def _started(data: Any, errors: list[GraphQLError]) -> bool:
+    # graphql-core answers a validation or coercion failure with no data and errors that
+    # have no path; an error raised while executing always has the path of its field.
+    return data is not None or any(error.path is not None for error in errors)
 
 
 class GraphQLResponse(JSONResponse):

@@ -1,9 +1,11 @@
 """Reading a request into the one operation it runs, checked once, before anything runs.
 
 Everything a client can send is checked here or refused with a request-level code:
-the body (size, JSON, nesting, integers), the operation (the spec's selection, its
-cost), and the strings of variables outside subscriber rows (rows report their own
-problems as userErrors, so that one bad row does not refuse the others).
+the body (size, JSON, nesting, integers) and its parameters (RequestError: not a
+well-formed GraphQL-over-HTTP request), then the document (DocumentError: the spec's
+selection of the operation, its cost, the strings of variables outside subscriber rows;
+rows report their own problems as userErrors, so that one bad row does not refuse the
+others).
 
 A body is measured before it is decoded, and its arrays and objects deeper than any
 value may nest are read as empty (text.shallow_json): nothing after this recurses
@@ -35,6 +37,7 @@ from substore.graphql import limits
 from substore.graphql.documents import DocumentCache, parse_document
 from substore.graphql.validation import ROW_INPUTS
 from substore.text import MAX_JSON_DEPTH, json_problem, nested_deeper, shallow_json
+from substore.web.media import MediaType
 
 # A refused body is read to its end (up to this much) before the answer, so that
 # clients which send the whole body before reading (Python's urllib) see the 413
@@ -51,6 +54,18 @@ class RequestError(Exception):
     def __init__(self, code: Code, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.code, self.headers = code, headers or {}
+
+    def status(self, media: MediaType) -> int:
+        return self.code.http_status
+
+
+class DocumentError(RequestError):
+    """A well-formed request whose document fails before it runs: it does not parse, its
+    operation cannot be chosen, it is over a limit, or its variables cannot be used. Its
+    status is the media type's (media.py); its code says which."""
+
+    def status(self, media: MediaType) -> int:
+        return media.failed_document_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +92,11 @@ async def read_operation(
     (web/trusted.py)."""
     if request.method == "GET":
         operation = await _operation(await resolve(_from_query_string(request)))
-        if operation.kind is OperationType.MUTATION:
+        if operation.kind is OperationType.MUTATION:  # GET is safe: 405, as the spec says
             raise RequestError(
-                Code.BAD_REQUEST, "Mutations are not allowed over GET: use POST.", {"Allow": "POST"}
+                Code.METHOD_NOT_ALLOWED,
+                "Mutations are not allowed over GET: use POST.",
+                {"Allow": "POST"},
             )
         return operation
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -139,6 +156,7 @@ def _not_json(what: str, error: ValueError) -> RequestError:
 
 
 def _from_query_string(request: Request) -> dict[str, Any]:
+    """The parameters of a GET: variables and extensions as JSON, an empty one as none."""
     params = request.query_params
     body: dict[str, Any] = {
         "query": params.get("query"),
@@ -146,30 +164,37 @@ def _from_query_string(request: Request) -> dict[str, Any]:
     }
     if "documentId" in params:
         body["documentId"] = params["documentId"]
-    if params.get("extensions"):
-        body["extensions"] = _decode(_utf8(params["extensions"], "extensions"), "extensions")
-    if params.get("variables"):
-        raw = _utf8(params["variables"], "variables")
-        depth = BODY_DEPTH - 1  # these are the body's variables, one level down
-        if nested_deeper(raw, depth):
-            raw = shallow_json(raw, depth)  # a URL's length: on the event loop
-        body["variables"] = _decode(raw, "variables")
+    for key in ("variables", "extensions"):
+        if params.get(key):
+            raw = _utf8(params[key], key)
+            depth = BODY_DEPTH - 1  # the body's parameters, one level down
+            if nested_deeper(raw, depth):
+                raw = shallow_json(raw, depth)  # a URL's length: on the event loop
+            body[key] = _decode(raw, key)
     return body
 
 
 async def _operation(body: Any) -> Operation:
-    if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"]:
-        raise RequestError(Code.BAD_REQUEST, 'The body needs a "query" string.')
-    variables, name = body.get("variables"), body.get("operationName")
-    if not isinstance(variables or {}, dict):
-        raise RequestError(Code.BAD_REQUEST, '"variables" must be a JSON object.')
-    if not isinstance(name or "", str):
-        raise RequestError(Code.BAD_REQUEST, '"operationName" must be a string.')
-    document, selected = await _selected(body["query"], name or None)
+    query, variables, name = _parameters(body)
+    document, selected = await _selected(query, name)
     _check_variables(selected, variables or {})
     label = selected.name.value if selected.name else selected.operation.value
-    kind = selected.operation
-    return Operation(body["query"], variables, name or None, kind, label, document)
+    return Operation(query, variables, name, selected.operation, label, document)
+
+
+def _parameters(body: Any) -> tuple[str, dict[str, Any] | None, str | None]:
+    """query, variables and operationName, of the types the spec gives them (null is as
+    good as absent); else not a well-formed request, 400 whatever the media type. An
+    empty query is still a string: a document that does not parse."""
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        raise RequestError(Code.BAD_REQUEST, 'The request needs a "query" string.')
+    for key in ("variables", "extensions"):  # extensions: checked, none of ours yet
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            raise RequestError(Code.BAD_REQUEST, f'"{key}" must be a JSON object.')
+    name = body.get("operationName")
+    if name is not None and not isinstance(name, str):
+        raise RequestError(Code.BAD_REQUEST, '"operationName" must be a string.')
+    return body["query"], body.get("variables"), name or None
 
 
 Selected = tuple[DocumentNode, OperationDefinitionNode]
@@ -192,15 +217,15 @@ def _select(query: str, name: str | None) -> Selected:
     except GraphQLSyntaxError as error:
         too_big = "Parsing aborted" in error.message
         code = Code.QUERY_TOO_COMPLEX if too_big else Code.BAD_REQUEST
-        raise RequestError(code, error.message) from None
+        raise DocumentError(code, error.message) from None
     try:
         operation = limits.select_operation(document, name)
     except limits.OperationError as error:
-        raise RequestError(Code.BAD_REQUEST, str(error)) from None
+        raise DocumentError(Code.BAD_REQUEST, str(error)) from None
     try:
         limits.check(document, operation)
     except limits.TooComplex as error:
-        raise RequestError(Code.QUERY_TOO_COMPLEX, str(error)) from None
+        raise DocumentError(Code.QUERY_TOO_COMPLEX, str(error)) from None
     return document, operation
 
 
@@ -212,7 +237,7 @@ def _check_variables(operation: OperationDefinitionNode, variables: dict[str, An
         if found := json_problem(variables[name]):
             path, problem = found
             where = ".".join(["variables", name, *path])
-            raise RequestError(Code.BAD_REQUEST, f"{where} {problem}.")
+            raise DocumentError(Code.BAD_REQUEST, f"{where} {problem}.")
 
 
 def _named(type_node: TypeNode) -> str:
