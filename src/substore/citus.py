@@ -16,7 +16,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 REFERENCE = ("accounts", "api_keys", "trusted_documents")
-DISTRIBUTED = ("subscribers", "consent_events")  # in this order: the events follow
+DISTRIBUTED = (
+    "subscribers",
+    "consent_events",
+    "subscriber_events",
+    "account_event_counters",
+)  # in this order: the others follow subscribers
 COLUMN = "account_id"
 
 # pg_dist_partition: hash-distributed tables are 'h'; reference tables and Citus local

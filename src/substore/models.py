@@ -218,3 +218,59 @@ class TrustedDocument(SQLModel, table=True):
     id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))  # hex SHA-256
     document: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     created_at: datetime | None = Field(default=None, sa_column=_now_column())
+
+
+class SubscriberEvent(SQLModel, table=True):
+    """The outbox: every change of a subscriber, written in the transaction that made it.
+
+    `sequence` counts an account's events from 1 in commit order (account_event_counters
+    hands it out under a row lock held until commit), so a reader that has seen N never
+    meets a later event numbered below N. No foreign key to subscribers: a deleted
+    subscriber's events stay."""
+
+    __tablename__ = "subscriber_events"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("account_id", "sequence"),
+        sa.UniqueConstraint("account_id", "id"),
+        sa.Index(None, "account_id", "occurred_at"),  # pruning by age
+        sa.CheckConstraint(
+            "type IN ('subscriber.created', 'subscriber.updated', 'subscriber.deleted', "
+            "'subscriber.unsubscribed', 'subscriber.resubscribed')",
+            name="type",
+        ),
+    )
+
+    account_id: int = Field(sa_column=_account_column())
+    sequence: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    id: str = Field(
+        sa_column=sa.Column(sa.Uuid, nullable=False, server_default=sa.text("gen_random_uuid()"))
+    )
+    type: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    occurred_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    source: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # api, import, inbound
+    actor: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    subscriber_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    e164_number: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    status: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    # The fields the change wrote, by their GraphQL names, as stored.
+    changes: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=sa.Column(JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    )
+
+
+class AccountEventCounter(SQLModel, table=True):
+    """The last event sequence each account handed out (see SubscriberEvent)."""
+
+    __tablename__ = "account_event_counters"
+
+    account_id: int = Field(
+        sa_column=sa.Column(
+            sa.BigInteger,
+            sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    last_sequence: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )

@@ -181,6 +181,7 @@ class Mutation:
                 _subscriber_pk(id),
                 id,
                 bool(forget_opt_out),
+                ctx.principal.actor,
             )
         except SubstoreError as error:
             return t.DeleteSubscriberPayload(
@@ -200,7 +201,11 @@ class Mutation:
         pks = [_subscriber_pk(i) for i in ids]
         try:
             deleted = await ctx.db(
-                services.delete_subscribers, ctx.account, pks, bool(forget_opt_out)
+                services.delete_subscribers,
+                ctx.account,
+                pks,
+                bool(forget_opt_out),
+                ctx.principal.actor,
             )
         except SubstoreError as error:
             raise query_error(error.user_error) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -16,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.models import Subscriber
+from substore.repository import outbox
+from substore.repository.consent import Provenance
 
 subscribers = Subscriber.__table__
 
@@ -71,7 +74,11 @@ class Upserted:
 
 
 async def delete_subscribers(
-    conn: AsyncConnection, account_id: int, ids: Sequence[int], forget_opt_out: bool
+    conn: AsyncConnection,
+    account_id: int,
+    ids: Sequence[int],
+    forget_opt_out: bool,
+    provenance: Provenance | None = None,
 ) -> set[int]:
     """Delete the account's subscribers among `ids`, in one statement; the ids it found.
 
@@ -86,7 +93,7 @@ gone AS (
   DELETE FROM subscribers s USING target t
   WHERE s.account_id = :account_id AND s.id = t.id
     AND (CAST(:forget AS boolean) OR s.status <> 'UNSUBSCRIBED')
-  RETURNING s.id
+  RETURNING s.id, s.e164_number, s.status
 ),
 kept AS (
   UPDATE subscribers s SET first_name = NULL, last_name = NULL, email = NULL,
@@ -94,11 +101,24 @@ kept AS (
   FROM target t
   WHERE s.account_id = :account_id AND s.id = t.id
     AND NOT CAST(:forget AS boolean) AND s.status = 'UNSUBSCRIBED'
-  RETURNING s.id
-)
-SELECT id FROM gone UNION ALL SELECT id FROM kept"""
+  RETURNING s.id, s.e164_number, s.status
+),
+removed AS (
+  SELECT id, e164_number, status, '{}'::jsonb AS changes FROM gone
+  UNION ALL SELECT id, e164_number, status, '{"suppressionKept": true}'::jsonb FROM kept
+),
+"""
+        + outbox.ctes("removed", outbox.DELETED)
+        + "\nSELECT id FROM removed"
     )
-    params = {"ids": list(ids), "account_id": account_id, "forget": forget_opt_out}
+    provenance = provenance or Provenance(datetime.now(UTC), "api")
+    params = {
+        "ids": list(ids),
+        "account_id": account_id,
+        "forget": forget_opt_out,
+        "at": provenance.at,
+        **outbox.params(provenance),
+    }
     return {row.id for row in await conn.execute(statement, params)}
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.errors import DuplicateError
-from substore.repository import consent
+from substore.repository import consent, outbox
 from substore.repository.consent import Incoming, Provenance
 from substore.repository.subscribers import (
     KEY_COLUMNS,
@@ -37,6 +37,7 @@ _LEAN = "up.id, up.e164_number, up.created, up.status"  # what a batch reads bac
 # The column default's now(), the time the transaction began: DO UPDATE SET may not call
 # now() itself where the table is distributed (Citus wants IMMUTABLE functions there).
 _TOUCHED = "updated_at = excluded.updated_at"
+_OPT_OUT = ("unsubscribed_at", "unsubscribe_source")  # what a status change may write too
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,12 @@ async def upsert_columns(
     provenance = provenance or Provenance(datetime.now(UTC), "api")
     stored: dict[str, Upserted] = {}
     for group in groups:
-        params = {"account_id": account_id, **consent.params(provenance), **group.arrays}
+        params = {
+            "account_id": account_id,
+            **consent.params(provenance),
+            **outbox.params(provenance),
+            **group.arrays,
+        }
         result = await conn.execute(sa.text(_upsert_sql(group.provided, full_rows)), params)
         if full_rows:
             stored.update(
@@ -154,6 +160,7 @@ def _upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     updates = [f"{c} = excluded.{c}" for c in (*KEY_COLUMNS[1:], *_plain(provided))]
     updates += [*consent.updates(incoming), _TOUCHED]
     returning = "s.*" if full_rows else "s.id, s.e164_number, s.status, s.consent_source"
+    changed = outbox.changes((*KEY_COLUMNS[1:], *provided, *_OPT_OUT))
     statement = f"""WITH i AS (SELECT * FROM unnest({arrays}) AS i({", ".join(columns)})),
 up AS (
   INSERT INTO subscribers AS s (account_id, {", ".join(values)})
@@ -161,8 +168,9 @@ up AS (
   ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}
   -- xmax is 0 only on a row this statement inserted: exact even under concurrency.
   RETURNING {returning}, (s.xmax = 0) AS created,
-    (s.status_changed_at = CAST(:at AS timestamptz)) AS changed
-)"""
+    (s.status_changed_at = CAST(:at AS timestamptz)) AS changed, {changed} AS changes
+),
+{outbox.ctes()}"""
     if consent.asks(provided):
         asked = Incoming(
             status=status if "status" in provided else None,
@@ -184,13 +192,17 @@ def _plain_upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     values = [f"i.{c}" for c in columns]
     updates = [f"{c} = excluded.{c}" for c in (*KEY_COLUMNS[1:], *provided)]
     # xmax is 0 only on a row this statement inserted: exact even under concurrency.
-    created = "(s.xmax = 0) AS created"
-    returning = f"s.*, {created}" if full_rows else f"s.id, s.e164_number, {created}, s.status"
-    return f"""INSERT INTO subscribers AS s (account_id, {", ".join(columns)}, consent_source)
-SELECT CAST(:account_id AS bigint), {", ".join(values)}, CAST(:source AS text)
-FROM unnest({_arrays(columns)}) AS i({", ".join(columns)})
-ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}, {_TOUCHED}
-RETURNING {returning}"""
+    returning = "s.*" if full_rows else "s.id, s.e164_number, s.status"
+    changed = outbox.changes((*KEY_COLUMNS[1:], *provided))
+    return f"""WITH up AS (
+  INSERT INTO subscribers AS s (account_id, {", ".join(columns)}, consent_source)
+  SELECT CAST(:account_id AS bigint), {", ".join(values)}, CAST(:source AS text)
+  FROM unnest({_arrays(columns)}) AS i({", ".join(columns)})
+  ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}, {_TOUCHED}
+  RETURNING {returning}, (s.xmax = 0) AS created, false AS changed, {changed} AS changes
+),
+{outbox.ctes()}
+SELECT {"up.*" if full_rows else _LEAN} FROM up"""
 
 
 def _arrays(columns: tuple[str, ...]) -> str:
@@ -241,6 +253,7 @@ async def update_subscriber(
         "account_id": account_id,
         "subscriber_id": subscriber_id,
         **consent.params(provenance),
+        **outbox.params(provenance),
         **row.key,
         **{c: _db_value(c, v) for c, v in row.profile.items()},
     }
@@ -269,11 +282,16 @@ def _update_sql(row: SubscriberWrite) -> str:
     sets = [f"{c} = {_param(c)}" for c in KEY_COLUMNS if c in row.key]
     sets += [f"{c} = {given(c)}" for c in _plain(tuple(row.profile))]
     sets += [*consent.updates(incoming), "updated_at = now()"]
+    opt_out = _OPT_OUT if "status" in row.profile else ()
+    written = (*(c for c in row.key if c != "e164_number"), *row.profile, *opt_out)
+    changed = outbox.changes(written)
     statement = f"""WITH up AS (
   UPDATE subscribers AS s SET {", ".join(sets)}
   WHERE s.account_id = CAST(:account_id AS bigint) AND s.id = CAST(:subscriber_id AS bigint)
-  RETURNING s.*, false AS created, (s.status_changed_at = CAST(:at AS timestamptz)) AS changed
-)"""
+  RETURNING s.*, false AS created, (s.status_changed_at = CAST(:at AS timestamptz)) AS changed,
+    {changed} AS changes
+),
+{outbox.ctes()}"""
     if consent.asks(tuple(row.profile)):
         statement += ",\n" + consent.events_cte(incoming, None)
     return f"{statement}\nSELECT * FROM up"

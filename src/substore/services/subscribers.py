@@ -138,6 +138,7 @@ async def delete_subscribers(
     account: Record,
     ids: Sequence[int | None],
     forget_opt_out: bool = False,
+    actor: str | None = None,
 ) -> list[bool]:
     """Delete subscribers by id (None: an id that could not be read); whether each was.
 
@@ -151,7 +152,9 @@ async def delete_subscribers(
             code=ErrorCode.PARAMETER_TOO_LONG,
         )
     known = [i for i in ids if i is not None]
-    found = await repository.delete_subscribers(conn, account.id, known, forget_opt_out)
+    found = await repository.delete_subscribers(
+        conn, account.id, known, forget_opt_out, by_api(actor)
+    )
     return [i is not None and i in found for i in ids]
 
 
@@ -161,8 +164,9 @@ async def delete_subscriber(
     subscriber_id: int | None,
     label: str | None = None,
     forget_opt_out: bool = False,
+    actor: str | None = None,
 ) -> None:
-    [deleted] = await delete_subscribers(conn, account, [subscriber_id], forget_opt_out)
+    [deleted] = await delete_subscribers(conn, account, [subscriber_id], forget_opt_out, actor)
     if not deleted:
         raise not_found(label or subscriber_id or 0)
 

@@ -1,0 +1,76 @@
+"""The outbox's SQL: every change of a subscriber becomes an event in the statement that
+makes it, so that an event exists exactly when its change was committed (Hasura's event
+triggers, without triggers: an import's 1,000 rows are one set-based insert).
+
+A writing statement returns its rows in a CTE (id, e164_number, status, created, changed,
+changes); `ctes` numbers them from the account's counter row and inserts them. The
+counter is updated only once the rows are written (it counts them), and its row lock is
+held to the commit, so an account's sequence numbers follow commit order: a reader that
+has seen N never meets a later event numbered below N.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from substore.repository.consent import Provenance
+
+EVENT_TYPE = """CASE WHEN {rows}.created THEN 'subscriber.created'
+    WHEN {rows}.changed AND {rows}.status = 'UNSUBSCRIBED' THEN 'subscriber.unsubscribed'
+    WHEN {rows}.changed THEN 'subscriber.resubscribed'
+    ELSE 'subscriber.updated' END"""
+DELETED = "'subscriber.deleted'"
+
+# Columns as the API names them in an event's `changes`.
+_NAMES = {
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "raw_number": "rawNumber",
+    "country_code": "countryCode",
+    "region_code": "regionCode",
+    "number_type": "numberType",
+    "country_code_source": "countryCodeSource",
+    "default_region": "defaultRegion",
+    "consented_at": "consentedAt",
+    "consent_source": "consentSource",
+    "unsubscribed_at": "unsubscribedAt",
+    "unsubscribe_source": "unsubscribeSource",
+    "time_zones": "timeZones",
+}
+
+
+def changes(columns: Iterable[str], row: str = "s") -> str:
+    """A jsonb object of `columns` as `row` holds them now, by their API names."""
+    pairs = [f"'{_NAMES.get(c, c)}', {row}.{c}" for c in dict.fromkeys(columns)]
+    # jsonb_build_object takes at most 100 arguments; there are far fewer columns.
+    return f"jsonb_build_object({', '.join(pairs)})" if pairs else "'{}'::jsonb"
+
+
+def ctes(rows: str = "up", event_type: str = EVENT_TYPE) -> str:
+    """The counter and outbox CTEs for the rows of CTE `rows` (see the module docstring)."""
+    kind = event_type.format(rows=rows)
+    return f"""counter AS (
+  INSERT INTO account_event_counters AS c (account_id, last_sequence)
+  SELECT CAST(:account_id AS bigint), count(*) FROM {rows}
+  ON CONFLICT (account_id) DO UPDATE SET last_sequence = c.last_sequence + excluded.last_sequence
+  RETURNING c.last_sequence
+),
+outbox AS (
+  INSERT INTO subscriber_events (account_id, sequence, type, occurred_at, source, actor,
+    subscriber_id, e164_number, status, changes)
+  SELECT CAST(:account_id AS bigint),
+    counter.last_sequence - (SELECT count(*) FROM {rows}) + row_number() OVER (ORDER BY {rows}.id),
+    {kind}, CAST(:at AS timestamptz), CAST(:event_source AS text), CAST(:actor AS text),
+    {rows}.id, {rows}.e164_number, {rows}.status, {rows}.changes
+  FROM {rows} CROSS JOIN counter
+)"""
+
+
+def params(provenance: Provenance) -> dict[str, Any]:
+    """Where a change came from, as its events say: api, import or inbound, and who."""
+    inbound = provenance.source.startswith("keyword:")
+    return {
+        "event_source": "inbound" if inbound else provenance.source,
+        "actor": None if inbound else provenance.detail,
+    }

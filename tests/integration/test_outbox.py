@@ -1,0 +1,72 @@
+"""The outbox: every change of a subscriber, by every path, is an event written in the
+same statement, numbered per account in commit order."""
+
+from __future__ import annotations
+
+import asyncio
+
+from substore import repository
+
+CREATE = """mutation($input: SubscriberInput!) { createSubscriber(input: $input) {
+  subscriber { id } userErrors { code } } }"""
+UPDATE = """mutation($id: ID!, $input: SubscriberInput!) { updateSubscriber(id: $id, input: $input) {
+  subscriber { id } userErrors { code } } }"""
+DELETE = "mutation($id: ID!) { deleteSubscriber(id: $id) { deletedSubscriberId } }"
+IMPORT = """mutation($rows: [SubscriberInput!]!) { importSubscribers(input: $rows) {
+  createdCount updatedCount } }"""
+INBOUND = """mutation($from: PhoneNumber!, $text: String!) {
+  recordInboundMessage(input: {from: $from, text: $text}) { action } }"""
+
+
+async def events(engine, account) -> list:
+    async with engine.connect() as conn:
+        return await repository.events_after(conn, account.id, 0, 100_000)
+
+
+async def test_every_path_writes_its_event(api, engine, account):
+    made = await api.data(CREATE, input={"number": "+12015550100", "firstName": "Ada"})
+    subscriber_id = made["createSubscriber"]["subscriber"]["id"]
+    await api.data(UPDATE, id=subscriber_id, input={"lastName": "Lovelace"})
+    await api.data(INBOUND, **{"from": "+12015550100", "text": "STOP"})
+    await api.data(INBOUND, **{"from": "+12015550100", "text": "START"})
+    await api.data(IMPORT, rows=[{"number": "+12015550101"}, {"number": "+12015550100"}])
+    await api.data(DELETE, id=subscriber_id)
+    found = await events(engine, account)
+    assert [(e.sequence, e.type, e.source) for e in found] == [
+        (1, "subscriber.created", "api"),
+        (2, "subscriber.updated", "api"),
+        (3, "subscriber.unsubscribed", "inbound"),
+        (4, "subscriber.resubscribed", "inbound"),
+        (5, "subscriber.updated", "import"),  # a statement's events go in id order
+        (6, "subscriber.created", "import"),
+        (7, "subscriber.deleted", "api"),
+    ]
+    first, update, stop = found[0], found[1], found[2]
+    assert first.changes["firstName"] == "Ada" and first.e164_number == "+12015550100"
+    assert update.changes == {"lastName": "Lovelace"}
+    assert stop.status == "UNSUBSCRIBED" and stop.changes["unsubscribeSource"] == "keyword:STOP"
+    assert stop.actor is None and first.actor == api.key[:12]
+    assert len({e.id for e in found}) == len(found)
+
+
+async def test_a_failed_request_writes_no_event(api, engine, account):
+    await api.data(CREATE, input={"number": "+12015550110"})
+    bad = await api.gql(CREATE, input={"number": "12"})
+    assert bad["data"]["createSubscriber"]["userErrors"]
+    assert len(await events(engine, account)) == 1
+
+
+async def test_concurrent_writers_get_gap_free_numbers_in_commit_order(api, engine, account):
+    batches = [
+        [{"number": f"+1201555{lane}{n:03d}", "firstName": f"L{lane}"} for n in range(50)]
+        for lane in range(6)
+    ]
+    singles = [api.data(CREATE, input={"number": f"+1201556{n:04d}"}) for n in range(20)]
+    await asyncio.gather(*(api.data(IMPORT, rows=rows) for rows in batches), *singles)
+    found = await events(engine, account)
+    assert [e.sequence for e in found] == list(range(1, 321))
+    assert {e.type for e in found} == {"subscriber.created"}
+    # One import batch commits as a whole: its 50 events are consecutive numbers.
+    for lane in range(6):
+        numbers = [e.sequence for e in found if e.changes.get("firstName") == f"L{lane}"]
+        assert numbers == list(range(numbers[0], numbers[0] + 50))
