@@ -32,7 +32,10 @@ def upgrade() -> None:
         sa.Column("account_id", sa.BigInteger, _account(), nullable=False),
         sa.Column("sequence", sa.BigInteger, nullable=False),
         sa.Column(
-            "id", sa.Uuid(as_uuid=False), server_default=sa.text("gen_random_uuid()"), nullable=False
+            "id",
+            sa.Uuid(as_uuid=False),
+            server_default=sa.text("gen_random_uuid()"),
+            nullable=False,
         ),
         sa.Column("type", sa.Text, nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
