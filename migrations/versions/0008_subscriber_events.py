@@ -44,15 +44,15 @@ def upgrade() -> None:
         sa.Column("subscriber_id", sa.BigInteger, nullable=False),
         sa.Column("e164_number", sa.String(16), nullable=False),
         sa.Column("status", sa.Text, nullable=False),
-        sa.Column("changes", JSONB, server_default=sa.text("'{}'::jsonb"), nullable=False),
+        sa.Column("changes", sa.JSON, server_default=sa.text("'{}'::json"), nullable=False),
         sa.PrimaryKeyConstraint("account_id", "sequence", name="pk_subscriber_events"),
-        sa.UniqueConstraint("account_id", "id", name="uq_subscriber_events_account_id_id"),
         sa.CheckConstraint(f"type IN ({_TYPES})", name="ck_subscriber_events_type"),
     )
     op.create_index(
-        "ix_subscriber_events_account_id_occurred_at",
+        "ix_subscriber_events_occurred_at",
         "subscriber_events",
-        ["account_id", "occurred_at"],
+        ["occurred_at"],
+        postgresql_using="brin",
     )
     op.create_table(
         "account_event_counters",
@@ -64,5 +64,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("account_event_counters")
-    op.drop_index("ix_subscriber_events_account_id_occurred_at", "subscriber_events")
+    op.drop_index("ix_subscriber_events_occurred_at", "subscriber_events")
     op.drop_table("subscriber_events")

@@ -231,8 +231,9 @@ class SubscriberEvent(SQLModel, table=True):
     __tablename__ = "subscriber_events"
     __table_args__ = (
         sa.PrimaryKeyConstraint("account_id", "sequence"),
-        sa.UniqueConstraint("account_id", "id"),
-        sa.Index(None, "account_id", "occurred_at"),  # pruning by age
+        # Pruning by age: events are appended in time order, so a BRIN index is tiny and
+        # costs an import's inserts next to nothing (a b-tree here cost ~10% of them).
+        sa.Index(None, "occurred_at", postgresql_using="brin"),
         sa.CheckConstraint(
             "type IN ('subscriber.created', 'subscriber.updated', 'subscriber.deleted', "
             "'subscriber.unsubscribed', 'subscriber.resubscribed')",
@@ -255,7 +256,7 @@ class SubscriberEvent(SQLModel, table=True):
     # The fields the change wrote, by their GraphQL names, as stored.
     changes: dict[str, Any] = Field(
         default_factory=dict,
-        sa_column=sa.Column(JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+        sa_column=sa.Column(sa.JSON, nullable=False, server_default=sa.text("'{}'::json")),
     )
 
 

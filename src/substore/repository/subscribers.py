@@ -104,8 +104,8 @@ kept AS (
   RETURNING s.id, s.e164_number, s.status
 ),
 removed AS (
-  SELECT id, e164_number, status, '{}'::jsonb AS changes FROM gone
-  UNION ALL SELECT id, e164_number, status, '{"suppressionKept": true}'::jsonb FROM kept
+  SELECT id, e164_number, status, '{}'::json AS changes FROM gone
+  UNION ALL SELECT id, e164_number, status, '{"suppressionKept": true}'::json FROM kept
 ),
 """
         + outbox.ctes("removed", outbox.DELETED)

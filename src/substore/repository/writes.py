@@ -160,7 +160,7 @@ def _upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     updates = [f"{c} = excluded.{c}" for c in (*KEY_COLUMNS[1:], *_plain(provided))]
     updates += [*consent.updates(incoming), _TOUCHED]
     returning = "s.*" if full_rows else "s.id, s.e164_number, s.status, s.consent_source"
-    changed = outbox.changes((*KEY_COLUMNS[1:], *provided, *_OPT_OUT))
+    changed = outbox.changes((*outbox.WRITTEN_KEYS, *provided, *_OPT_OUT))
     statement = f"""WITH i AS (SELECT * FROM unnest({arrays}) AS i({", ".join(columns)})),
 up AS (
   INSERT INTO subscribers AS s (account_id, {", ".join(values)})
@@ -193,7 +193,7 @@ def _plain_upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     updates = [f"{c} = excluded.{c}" for c in (*KEY_COLUMNS[1:], *provided)]
     # xmax is 0 only on a row this statement inserted: exact even under concurrency.
     returning = "s.*" if full_rows else "s.id, s.e164_number, s.status"
-    changed = outbox.changes((*KEY_COLUMNS[1:], *provided))
+    changed = outbox.changes((*outbox.WRITTEN_KEYS, *provided))
     return f"""WITH up AS (
   INSERT INTO subscribers AS s (account_id, {", ".join(columns)}, consent_source)
   SELECT CAST(:account_id AS bigint), {", ".join(values)}, CAST(:source AS text)
@@ -283,7 +283,7 @@ def _update_sql(row: SubscriberWrite) -> str:
     sets += [f"{c} = {given(c)}" for c in _plain(tuple(row.profile))]
     sets += [*consent.updates(incoming), "updated_at = now()"]
     opt_out = _OPT_OUT if "status" in row.profile else ()
-    written = (*(c for c in row.key if c != "e164_number"), *row.profile, *opt_out)
+    written = (*(c for c in row.key if c in outbox.WRITTEN_KEYS), *row.profile, *opt_out)
     changed = outbox.changes(written)
     statement = f"""WITH up AS (
   UPDATE subscribers AS s SET {", ".join(sets)}
