@@ -21,6 +21,12 @@ from substore.services.consent import (
     consent_events,
     record_inbound_message,
 )
+from substore.services.events import (
+    MAX_EVENTS,
+    EventPage,
+    events_after,
+    page_events,
+)
 from substore.services.pages import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -53,10 +59,12 @@ from substore.services.subscribers import (
 __all__ = [
     "DEFAULT_OPTIONS",
     "DEFAULT_PAGE",
+    "MAX_EVENTS",
     "MAX_PAGE",
     "PROFILE_COLUMNS",
     "AccountChanges",
     "CpuRunner",
+    "EventPage",
     "InboundResult",
     "NormalizeOptions",
     "Page",
@@ -75,12 +83,14 @@ __all__ = [
     "create_account",
     "delete_subscriber",
     "delete_subscribers",
+    "events_after",
     "find_subscriber",
     "get_account",
     "get_subscriber",
     "get_subscribers",
     "list_accounts",
     "not_found",
+    "page_events",
     "page_subscribers",
     "parse_search",
     "prepare",
