@@ -16,6 +16,7 @@ from substore.graphql import types as t
 from substore.graphql.context import Info
 from substore.graphql.documents import KnownDocuments
 from substore.graphql.events import SubscriberEventConnection, subscriber_events
+from substore.graphql.feed import Subscription
 from substore.graphql.imports import ImportSubscribersPayload, import_subscribers
 from substore.graphql.inbound import RecordInboundMessagePayload, record_inbound_message
 from substore.graphql.inputs import AccountInput, SubscriberFilter, SubscriberInput
@@ -267,6 +268,7 @@ def build_schema() -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[t.Subscriber, t.Account],
         config=StrawberryConfig(scalar_map=SCALARS),
         # A fresh extension per request; the document and validation caches are shared.
