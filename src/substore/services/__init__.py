@@ -24,7 +24,6 @@ from substore.services.consent import (
 from substore.services.events import (
     MAX_EVENTS,
     EventPage,
-    events_after,
     page_events,
 )
 from substore.services.pages import (
@@ -83,7 +82,6 @@ __all__ = [
     "create_account",
     "delete_subscriber",
     "delete_subscribers",
-    "events_after",
     "find_subscriber",
     "get_account",
     "get_subscriber",

@@ -37,10 +37,3 @@ async def page_events(
         raise ValidationError("after must be a sequence of 0 or more.", field=("after",))
     rows = await repository.events_after(conn, account.id, after, size + 1)
     return EventPage(rows[:size], len(rows) > size, after > 0)
-
-
-async def events_after(
-    conn: AsyncConnection, account_id: int, after: int, limit: int
-) -> list[Record]:
-    """The account's events numbered above `after`, up to `limit`, in order."""
-    return await repository.events_after(conn, account_id, after, limit)
