@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     max_connections: int = 1000
     # Open connections per client address (IPv6: per /64) per process; past it, 429. 0: none.
     max_connections_per_client: int = 100
+    # Subscriptions (WebSocket or SSE) one API key or token subject may hold open per
+    # process; past it, TOO_MANY_REQUESTS. 0: no limit.
+    max_subscriptions_per_key: int = 10
+    # Protocol pings on idle WebSockets, and SSE keep-alive comments, this often.
+    subscription_keepalive_seconds: float = 15.0
     # Proxies (IPs, networks, *) trusted to name the client (X-Forwarded-For), exempt from that cap.
     forwarded_allow_ips: str = ""
     # "json": one JSON access-log line per request (request id, key, account, operation,

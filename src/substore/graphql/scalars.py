@@ -27,6 +27,24 @@ def _parse_phone_literal(node: ValueNode, _variables: Any = None) -> str | int:
 
 
 PhoneNumber = NewType("PhoneNumber", object)
+Sequence = NewType("Sequence", int)
+MAX_SEQUENCE = 2**63 - 1  # bigint, as stored
+
+
+def _parse_sequence(value: Any) -> int:
+    """An event's sequence: a JSON integer, or its cursor (the same number as a string)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQUENCE:
+        raise ValueError("Sequence must be an event's sequence (0 or more) or its cursor")
+    return value
+
+
+def _parse_sequence_literal(node: ValueNode, _variables: Any = None) -> int:
+    if isinstance(node, (StringValueNode, IntValueNode)):
+        return _parse_sequence(node.value if isinstance(node, StringValueNode) else int(node.value))
+    raise ValueError("Sequence must be an integer or a cursor string")
+
 
 # Registered in the schema's StrawberryConfig.scalar_map (strawberry's recommended way).
 SCALARS = {
@@ -39,5 +57,15 @@ SCALARS = {
         serialize=str,
         parse_value=_parse_phone_number,
         parse_literal=_parse_phone_literal,
-    )
+    ),
+    Sequence: strawberry.scalar(
+        name="Sequence",
+        description=(
+            "An event's number in its account's feed, from 1 in commit order: a JSON integer "
+            "(up to 2^63-1, past GraphQL Int's 32 bits); as input, the event's cursor too."
+        ),
+        serialize=int,
+        parse_value=_parse_sequence,
+        parse_literal=_parse_sequence_literal,
+    ),
 }

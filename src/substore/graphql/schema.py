@@ -15,6 +15,8 @@ from substore.errors import ErrorCode, SubstoreError, UserError
 from substore.graphql import types as t
 from substore.graphql.context import Info
 from substore.graphql.documents import KnownDocuments
+from substore.graphql.events import SubscriberEventConnection, subscriber_events
+from substore.graphql.feed import Subscription
 from substore.graphql.imports import ImportSubscribersPayload, import_subscribers
 from substore.graphql.inbound import RecordInboundMessagePayload, record_inbound_message
 from substore.graphql.inputs import AccountInput, SubscriberFilter, SubscriberInput
@@ -106,6 +108,12 @@ class Query:
             filter=filter,
             order_by=order_by,
         )
+
+    subscriber_events: SubscriberEventConnection = strawberry.field(
+        resolver=subscriber_events,
+        description="The account's change feed for replay, oldest first, at most 500 a page "
+        "(100 unless first says); a cursor is an event's sequence.",
+    )
 
     @strawberry.field(description="Normalise a number as createSubscriber would; stores nothing.")
     def normalize_phone_number(
@@ -260,6 +268,7 @@ def build_schema() -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[t.Subscriber, t.Account],
         config=StrawberryConfig(scalar_map=SCALARS),
         # A fresh extension per request; the document and validation caches are shared.

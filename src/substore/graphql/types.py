@@ -85,6 +85,11 @@ _SOURCES = {member.value: member for member in phone.CountryCodeSource}
 _STATUSES = {member.value: member for member in StatusValue}
 
 
+def status_of(value: str) -> StatusValue:
+    """A stored status as the GraphQL enum's member."""
+    return _STATUSES[value]
+
+
 @strawberry.type
 class Subscriber(Node):
     e164_number: str

@@ -21,6 +21,11 @@ from substore.services.consent import (
     consent_events,
     record_inbound_message,
 )
+from substore.services.events import (
+    MAX_EVENTS,
+    EventPage,
+    page_events,
+)
 from substore.services.pages import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -53,10 +58,12 @@ from substore.services.subscribers import (
 __all__ = [
     "DEFAULT_OPTIONS",
     "DEFAULT_PAGE",
+    "MAX_EVENTS",
     "MAX_PAGE",
     "PROFILE_COLUMNS",
     "AccountChanges",
     "CpuRunner",
+    "EventPage",
     "InboundResult",
     "NormalizeOptions",
     "Page",
@@ -81,6 +88,7 @@ __all__ = [
     "get_subscribers",
     "list_accounts",
     "not_found",
+    "page_events",
     "page_subscribers",
     "parse_search",
     "prepare",

@@ -18,22 +18,27 @@ from random import getrandbits
 from typing import Any
 
 from cachetools import TTLCache
+from graphql import OperationType
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
 
 from substore import auth, db, services, tokens
 from substore.config import Settings
 from substore.cpu import CpuPool
 from substore.errors import ConfigError
 from substore.errors import RequestCode as Code
+from substore.events.feed import Feed
+from substore.events.listener import Listener, asyncpg_dsn
+from substore.graphql.feed import FeedContext
 from substore.graphql.plans import Plans
 from substore.graphql.rows import ImportRows
 from substore.graphql.schema import build_schema
-from substore.web import connections, cors
+from substore.web import connections, cors, sse, transport_ws
 from substore.web.caller import FailureThrottle, Gate
 from substore.web.execution import (
     UNAVAILABLE_MESSAGE,
@@ -121,8 +126,11 @@ def create_app(
         app.state.trusted = TrustedDocuments(
             app.state.engine, settings.auth_cache_seconds, settings.trusted_documents_only
         )
+        listener = Listener(asyncpg_dsn(app.state.engine.url))  # opens with a first subscription
+        app.state.feed = Feed(app.state.engine, listener, settings.max_subscriptions_per_key)
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
         yield
+        await listener.close()
         if watcher is not None:
             watcher.cancel()
         cpu.close()
@@ -144,21 +152,30 @@ def create_app(
     async def _answer(request: Request, request_id: str, fields: dict[str, Any]) -> Response:
         state = request.app.state
         accepted = negotiate(_accept(request))
+        streams = sse.wants_events(_accept(request))
         media = accepted or MediaType.JSON  # for a 406 too: the client takes neither
         try:
-            gate = Gate(state.engine, principals, limiter, failures, accounts, verifier)
-            principal, headers = await gate.admit(request)
+            principal, headers = await _gate().admit(request)
             # "key" is the actor: a key's prefix, or a token's sub ("auth" tells which).
             fields |= {
                 "account": principal.account_id,
                 "key": principal.actor,
                 "auth": principal.method.value,
             }
-            if accepted is None:
+            if accepted is None and not streams:
                 raise RequestError(Code.NOT_ACCEPTABLE, NOT_ACCEPTABLE_MESSAGE)
             resolve = partial(state.trusted.resolve, principal=principal)
             operation = await read_operation(request, settings.max_body_bytes, resolve)
             fields |= {"kind": operation.kind.value, "operation": loggable(operation.label)}
+            if operation.kind is OperationType.SUBSCRIPTION:
+                if not streams:
+                    raise RequestError(Code.BAD_REQUEST, SUBSCRIPTION_MESSAGE)
+                context = FeedContext(state.feed, principal)
+                keepalive = settings.subscription_keepalive_seconds
+                headers = {"X-Request-Id": request_id, **headers}
+                return sse.stream(schema, operation, context, keepalive, headers)
+            if accepted is None:
+                raise RequestError(Code.NOT_ACCEPTABLE, NOT_ACCEPTABLE_MESSAGE)
             runtime = Runtime(state.engine, schema, cpu, accounts, state.readers, plans, rows)
             call = Call(principal, operation, request_id, headers, media)
             response = await execute(runtime, call, fields)
@@ -181,6 +198,20 @@ def create_app(
             availability.succeeded()
         return response
 
+    def _gate() -> Gate:
+        return Gate(app.state.engine, principals, limiter, failures, accounts, verifier)
+
+    async def graphql_socket(websocket: WebSocket) -> None:
+        """graphql-transport-ws on /graphql (web/transport_ws.py)."""
+        gate = _gate()
+
+        async def admit(header: str | None, client: str) -> auth.Principal:
+            return (await gate.admit_credential(header, client))[0]
+
+        context = FeedContext(websocket.app.state.feed)
+        keepalive = settings.subscription_keepalive_seconds
+        await transport_ws.serve(websocket, admit, context, schema, keepalive)
+
     async def healthz(request: Request) -> Response:
         request_id = _request_id()
         if connections.at_limit(request.scope):  # other requests are refused: say so
@@ -196,6 +227,7 @@ def create_app(
 
     routes = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_socket),
         Mount("/graphiql", StaticFiles(directory=GRAPHIQL), name="graphiql"),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -218,6 +250,12 @@ def _unavailable(request_id: str, media: MediaType) -> Response:
 NOT_ACCEPTABLE_MESSAGE = (
     f"Accept takes neither {MediaType.GRAPHQL_RESPONSE} nor {MediaType.JSON}: "
     f"send Accept: {MediaType.GRAPHQL_RESPONSE}, {MediaType.JSON};q=0.9."
+)
+
+
+SUBSCRIPTION_MESSAGE = (
+    "A subscription streams: send it with Accept: text/event-stream (GraphQL over SSE), "
+    "or over a WebSocket on /graphql (graphql-transport-ws)."
 )
 
 

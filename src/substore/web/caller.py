@@ -57,7 +57,15 @@ class Gate:
 
     async def admit(self, request: Request) -> tuple[auth.Principal, dict[str, str]]:
         """The caller and the rate limiter's headers; RequestError if it is refused."""
-        principal = await self._principal(request)
+        client = request.client.host if request.client else "-"
+        return await self.admit_credential(request.headers.get("authorization"), client)
+
+    async def admit_credential(
+        self, header: str | None, client: str
+    ) -> tuple[auth.Principal, dict[str, str]]:
+        """As `admit`, for an Authorization value that came some other way (a WebSocket's
+        connection_init payload) from `client` (an address)."""
+        principal = await self._principal(header, client)
         verdict = self.limiter.check(f"{principal.account_id}:{principal.method}:{principal.actor}")
         if not verdict.allowed:
             who = "API key" if principal.method is auth.Method.KEY else "token's subject (sub)"
@@ -70,8 +78,7 @@ class Gate:
             )
         return principal, verdict.headers
 
-    async def _principal(self, request: Request) -> auth.Principal:
-        header = request.headers.get("authorization")
+    async def _principal(self, header: str | None, client: str) -> auth.Principal:
         if header is not None and len(header) > MAX_AUTHORIZATION_BYTES:
             raise RequestError(
                 Code.HEADERS_TOO_LARGE,
@@ -82,7 +89,6 @@ class Gate:
         found = self.principals.get(token) if token else None
         if found is not None:
             return found
-        client = request.client.host if request.client else "-"
         if token is not None and token.startswith(auth.KEY_PREFIX):
             return await self._key(token, client)
         if token is not None and self.tokens is not None:

@@ -91,7 +91,7 @@ async def read_operation(
     """The operation a request asks for; `resolve` fills in a document named by its hash
     (web/trusted.py)."""
     if request.method == "GET":
-        operation = await _operation(await resolve(_from_query_string(request)))
+        operation = await operation_of(await resolve(_from_query_string(request)))
         if operation.kind is OperationType.MUTATION:  # GET is safe: 405, as the spec says
             raise RequestError(
                 Code.METHOD_NOT_ALLOWED,
@@ -107,7 +107,7 @@ async def read_operation(
     raw = _utf8(await _body(request, max_body_bytes), "The body")
     if nested_deeper(raw, BODY_DEPTH):  # rare, and a Python loop: off the event loop
         raw = await asyncio.to_thread(shallow_json, raw, BODY_DEPTH)
-    return await _operation(await resolve(_decode(raw, "The body")))
+    return await operation_of(await resolve(_decode(raw, "The body")))
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -174,7 +174,8 @@ def _from_query_string(request: Request) -> dict[str, Any]:
     return body
 
 
-async def _operation(body: Any) -> Operation:
+async def operation_of(body: Any) -> Operation:
+    """The operation of a decoded body (a POST's, or a WebSocket's subscribe payload), checked."""
     query, variables, name = _parameters(body)
     document, selected = await _selected(query, name)
     _check_variables(selected, variables or {})

@@ -23,12 +23,14 @@ import os
 import resource
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.supervisors import Multiprocess
 
 from substore.config import Settings
@@ -89,6 +91,21 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
             self._peer = None
         super().connection_lost(exc)
 
+    def handle_websocket_upgrade(self) -> None:
+        """The socket becomes a WebSocket: uvicorn hands the transport to a new protocol,
+        and this one's connection_lost is never called. The deadlines end here (a
+        subscription stays open as long as it likes); the client's count goes along,
+        released when the WebSocket's connection is lost."""
+        self._disarm()
+        peer, self._peer = self._peer, None
+        super().handle_websocket_upgrade()
+        protocol = self.transport.get_protocol()
+        if peer is not None:
+            if isinstance(protocol, CountedWebSocketProtocol):
+                protocol.release = partial(self.peers.release, peer)
+            else:  # a WebSocket protocol of another kind: nothing would release it
+                self.peers.release(peer)
+
     def _expect_request(self) -> None:
         """A request may start now: its headers are due within `header_timeout`, the
         whole of it within `request_timeout`."""
@@ -122,6 +139,19 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     def _expire(self) -> None:
         if not self.transport.is_closing():
             self.transport.close()
+
+
+class CountedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol (the websockets package, sans-I/O) that gives back the
+    client's connection slot (DeadlineHttpToolsProtocol.peers) when it closes."""
+
+    release: Callable[[], None] | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        release, self.release = self.release, None
+        if release is not None:
+            release()
+        super().connection_lost(exc)
 
 
 class RepeatFilter(logging.Filter):
@@ -182,7 +212,7 @@ def run(settings: Settings, host: str, port: int, workers: int, reaper: Reaper) 
         # Only a trusted proxy may name the client; none by default (config.py).
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips,
-        ws="none",  # no WebSocket routes; an upgrade would leave the per-client count behind
+        ws=f"{__name__}:CountedWebSocketProtocol",  # subscriptions (web/transport_ws.py)
         access_log=False,  # ours has the request id, key and operation (observe.py)
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it (as uvicorn.run)

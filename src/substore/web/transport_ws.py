@@ -1,0 +1,165 @@
+"""GraphQL subscriptions over a WebSocket: the graphql-transport-ws protocol on /graphql.
+
+strawberry's handler speaks the protocol (connection_init/ack, ping/pong, subscribe,
+next, error, complete and the 44xx close codes); this module gives it our edge:
+
+- authentication through the Gate, with the credential from connection_init's payload
+  (`Authorization` or `authorization`: "Bearer <key or JWT>", or the bare credential);
+  a refusal closes with 4403 and the reason;
+- each document checked as a POST's is (web/operation.py: its size and cost) and only
+  subscriptions run: queries and mutations go over POST;
+- a protocol ping every `keepalive` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from graphql import GraphQLError, OperationType
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types.unset import UNSET
+
+from substore.auth import Principal
+from substore.graphql.feed import FeedContext
+from substore.web.operation import RequestError, operation_of
+
+Admit = Callable[[str | None, str], Awaitable[Principal]]
+_REASON_BYTES = 123  # a close frame's reason, at most
+
+
+class _Socket:
+    """Starlette's WebSocket as strawberry's handler speaks to it."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object]:
+        try:
+            while self.websocket.application_state != WebSocketState.DISCONNECTED:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message.get("text") is None:
+                    raise NonTextMessageReceived
+                try:
+                    yield json.loads(message["text"])
+                except ValueError:
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from None
+        except (WebSocketDisconnect, RuntimeError):
+            raise WebSocketDisconnected from None
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.websocket.send_text(json.dumps(message))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            raise WebSocketDisconnected from None
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, OSError):
+                await self.websocket.close(
+                    code, reason.encode()[:_REASON_BYTES].decode(errors="ignore")
+                )
+
+
+class _Admission:
+    """The "view" strawberry's handler asks at connection_init: our Gate."""
+
+    def __init__(self, admit: Admit, client: str, close: Callable[[int, str], Awaitable[None]]):
+        self.admit, self.client, self.close = admit, client, close
+
+    async def on_ws_connect(self, context: FeedContext) -> Any:
+        params = context.connection_params
+        credential = params.get("Authorization", params.get("authorization"))
+        if isinstance(credential, str) and " " not in credential.strip():
+            credential = f"Bearer {credential.strip()}"
+        try:
+            context.principal = await self.admit(
+                credential if isinstance(credential, str) else None, self.client
+            )
+        except RequestError as error:
+            await self.close(4403, f"Forbidden: {error}")
+            raise ConnectionRejectionError from None
+        return UNSET
+
+
+class TransportWS(BaseGraphQLTransportWSHandler):
+    def __init__(
+        self,
+        socket: _Socket,
+        admission: _Admission,
+        context: FeedContext,
+        schema: Any,
+        keepalive: float,
+    ) -> None:
+        super().__init__(admission, socket, context, None, schema, timedelta(seconds=10))  # type: ignore[arg-type]
+        self.keepalive = keepalive
+        self.pinger: asyncio.Task | None = None
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        known = message["id"] in self.operations
+        if self.connection_acknowledged and not known and (problem := await _problem(message)):
+            payload = [GraphQLError(problem[0], extensions={"code": problem[1]}).formatted]
+            await self.send_message({"id": message["id"], "type": "error", "payload": payload})
+            return
+        await super().handle_subscribe(message)
+        if self.connection_acknowledged and self.pinger is None and self.keepalive > 0:
+            self.pinger = asyncio.create_task(self._ping())
+
+    async def _ping(self) -> None:
+        with contextlib.suppress(WebSocketDisconnected):
+            while True:
+                await asyncio.sleep(self.keepalive)
+                await self.send_message({"type": "ping"})
+
+    async def shutdown(self) -> None:
+        if self.pinger is not None:
+            self.pinger.cancel()
+        await super().shutdown()
+
+
+async def _problem(message: SubscribeMessage) -> tuple[str, str] | None:
+    """Why a subscribe message's document may not run here, with its code; None: it may."""
+    try:
+        operation = await operation_of(message.get("payload"))
+    except RequestError as error:
+        return str(error), str(error.code)
+    if operation.kind is not OperationType.SUBSCRIPTION:
+        return (
+            "Only subscriptions run over this WebSocket: send queries and mutations as POST /graphql.",
+            "BAD_REQUEST",
+        )
+    return None
+
+
+async def serve(
+    websocket: WebSocket, admit: Admit, context: FeedContext, schema: Any, keepalive: float
+) -> None:
+    """Speak graphql-transport-ws on `websocket` until either side closes."""
+    if GRAPHQL_TRANSPORT_WS_PROTOCOL not in websocket.scope.get("subprotocols", []):
+        await websocket.close(4406, "Subprotocol not acceptable: use graphql-transport-ws.")
+        return
+    await websocket.accept(subprotocol=GRAPHQL_TRANSPORT_WS_PROTOCOL)
+    socket = _Socket(websocket)
+    client = websocket.client.host if websocket.client else "-"
+    handler = TransportWS(
+        socket, _Admission(admit, client, socket.close), context, schema, keepalive
+    )
+    await handler.handle()
