@@ -9,6 +9,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from tests.e2e.importing import live_servers
+from tests.support import serve_in_thread
+
+from substore import auth, services
+from substore.config import Settings
+from substore.web.app import create_app
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +44,19 @@ def _with_database(admin, name: str) -> Iterator[str]:
     asyncio.run(run(f'CREATE DATABASE "{name}"'))
     yield admin.set(database=name).render_as_string(hide_password=False)
     asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+async def key(engine) -> str:
+    """A read key of a new account named "Browser" (the page tests look for its name)."""
+    async with engine.begin() as conn:
+        account = await services.create_account(conn, "Browser", "US")
+        return (await auth.create_key(conn, account.id, "read")).secret
+
+
+@pytest.fixture(scope="module")
+def base(database_url: str) -> Iterator[str]:
+    """The app on the test database, served over HTTP on loopback."""
+    settings = Settings(database_url=database_url, normalize_workers=0)
+    with serve_in_thread(create_app(settings)) as url:
+        yield url

@@ -6,15 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support import serve_in_thread
-
-from substore import auth, services
-from substore.config import Settings
-from substore.web.app import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # SUBSTORE_SCREENSHOTS=docs refreshes the README's pictures.
@@ -33,20 +27,6 @@ FLAGS = [
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make test installs it)"
 )
-
-
-@pytest.fixture(scope="module")
-async def key(engine) -> str:
-    async with engine.begin() as conn:
-        account = await services.create_account(conn, "Browser", "US")
-        return (await auth.create_key(conn, account.id, "read")).secret
-
-
-@pytest.fixture(scope="module")
-def base(database_url: str) -> Iterator[str]:
-    settings = Settings(database_url=database_url, normalize_workers=0)
-    with serve_in_thread(create_app(settings)) as url:
-        yield url
 
 
 def test_graphiql_works_offline_and_waits_for_a_key(base, key):

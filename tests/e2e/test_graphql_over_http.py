@@ -13,16 +13,8 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
-from tests.support import serve_in_thread
-
-from substore import auth, services
-from substore.config import Settings
-from substore.web.app import create_app
 
 # graphql is graphql-http's peer dependency: pinned too, so every cache is the same.
 PACKAGES = ("graphql-http@1.23.1", "graphql@16.15.0")
@@ -42,20 +34,6 @@ def install() -> Path:
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stderr[-3000:]}"
     return HOME
-
-
-@pytest.fixture(scope="module")
-async def key(engine) -> str:
-    async with engine.begin() as conn:
-        account = await services.create_account(conn, "Audit", "US")
-        return (await auth.create_key(conn, account.id, "read")).secret
-
-
-@pytest.fixture(scope="module")
-def base(database_url: str) -> Iterator[str]:
-    settings = Settings(database_url=database_url, normalize_workers=0)
-    with serve_in_thread(create_app(settings)) as url:
-        yield url
 
 
 def test_graphql_http_audit_is_all_ok(base: str, key: str) -> None:
