@@ -43,4 +43,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/export.py
 
 clean:
-	rm -rf $(VENV) .substore .pytest_cache .hypothesis
+	rm -rf $(VENV) .substore .pytest_cache .hypothesis .mypy_cache
