@@ -16,11 +16,11 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.models import Subscriber
+from substore.models import Subscriber, table
 from substore.repository import outbox
 from substore.repository.consent import Provenance
 
-subscribers = Subscriber.__table__
+subscribers = table(Subscriber)
 
 # Set from each new submission, never kept from the stored row.
 KEY_COLUMNS = (
