@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from cachetools import TTLCache
 from graphql import OperationType
-from graphql.error import GraphQLError
+from graphql.error import GraphQLError, GraphQLFormattedError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.responses import JSONResponse, Response
 
@@ -94,7 +94,7 @@ async def execute(runtime: Runtime, call: Call, fields: dict[str, Any]) -> Respo
 class Outcome:
     account_id: int
     data: Any
-    errors: list[dict]
+    errors: list[GraphQLFormattedError]
     status: int
     changed: bool  # the account itself
     started: bool  # execution began: not refused by validation or variable coercion
@@ -183,11 +183,15 @@ async def _account(
 ) -> services.Record:
     account = cache.get(account_id)
     if account is None:
-        account = cache[account_id] = await services.get_account(conn, account_id)
+        found = await services.get_account(conn, account_id)
+        assert found is not None  # a key's or a token's account exists (caller.py)
+        account = cache[account_id] = found
     return account
 
 
-def classify(errors: list[GraphQLError], request_id: str) -> tuple[list[dict], int]:
+def classify(
+    errors: list[GraphQLError], request_id: str
+) -> tuple[list[GraphQLFormattedError], int]:
     """Each error as JSON with extensions.code, and the HTTP status the worst one earns."""
     out, status = [], 200
     for error in errors:
