@@ -30,6 +30,7 @@ browser:
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench examples migrations
 	$(BIN)/ruff format --check src tests bench examples migrations
+	$(BIN)/mypy src
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format src tests bench examples migrations

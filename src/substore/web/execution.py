@@ -161,7 +161,8 @@ async def _run(
     if runtime.rows and operation.kind is OperationType.MUTATION:
         lean = await runtime.rows.take(operation.query, operation.name, variables)
     if lean is not None:  # read already: graphql-core sees none of them
-        variables = {**variables, lean.variable: []}  # type: ignore[dict-item]
+        assert variables is not None  # the rows were taken from them
+        variables = {**variables, lean.variable: []}
     context = new_context(import_rows=lean.rows if lean else None)
     try:
         result = await runtime.schema.execute(
