@@ -30,6 +30,7 @@ browser:
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench examples migrations
 	$(BIN)/ruff format --check src tests bench examples migrations
+	$(BIN)/mypy src
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format src tests bench examples migrations
@@ -43,4 +44,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/export.py
 
 clean:
-	rm -rf $(VENV) .substore .pytest_cache .hypothesis
+	rm -rf $(VENV) .substore .pytest_cache .hypothesis .mypy_cache

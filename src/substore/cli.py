@@ -302,21 +302,21 @@ def _normalize_lines(lines: Iterable[str], out: TextIO, region: str, strict: boo
     return 1 if failed else 0
 
 
-def _check(number: str | None, e164: str | None, region: str, strict: bool) -> dict[str, object]:
+def _check(number: str | None, e164: str | None, region: str, strict: bool) -> dict[str, Any]:
     """The shape of the GraphQL PhoneNumberCheck, as JSON."""
     try:
         result = phone.normalize(number, e164, default_region=region, strict_country_code=strict)
     except PhoneNumberError as error:
         return {"valid": False, "error": error.user_error.as_dict()}
-    return {"valid": True, **_camel(result._asdict())}
+    return {"valid": True, **_camel(result)}
 
 
-def _camel(values: dict[str, object]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in values.items():
+def _camel(result: phone.NormalizedNumber) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in result._asdict().items():
         head, *rest = key.split("_")
         out[head + "".join(part.title() for part in rest)] = value
-    out["warnings"] = [w.as_dict() for w in values["warnings"]]  # type: ignore[union-attr]
+    out["warnings"] = [w.as_dict() for w in result.warnings]
     return out
 
 

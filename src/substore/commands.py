@@ -107,11 +107,11 @@ def list_accounts(settings: Settings) -> list[dict[str, object]]:
 
 def migrate(
     settings: Settings, *, distribute: bool = True
-) -> tuple[str | None, str, citus.Distribution | None]:
+) -> tuple[str | None, str | None, citus.Distribution | None]:
     """Upgrade the schema, then distribute the tables where the database has Citus:
     (the revision before, the revision now, what distributing did, if it ran)."""
 
-    async def run() -> tuple[str | None, str, citus.Distribution | None]:
+    async def run() -> tuple[str | None, str | None, citus.Distribution | None]:
         engine = await db.open_engine(settings, pool_size=1)
         try:
             before = await db.current_revision(engine)

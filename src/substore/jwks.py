@@ -75,7 +75,12 @@ class KeySet:
                 self.problem = str(error)
                 log.warning("key set %s: fetch failed: %s", self.url, error)
                 return
-            self.keys = {k.key_id: k for k in keys if k.algorithm_name in self.algorithms}
+            # A key without a kid could never be asked for: a token names its key's kid.
+            self.keys = {
+                k.key_id: k
+                for k in keys
+                if k.key_id is not None and k.algorithm_name in self.algorithms
+            }
             self.loaded_at, self.problem = self.fetched_at, None
 
     def _stale(self) -> bool:

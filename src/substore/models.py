@@ -24,6 +24,13 @@ metadata.naming_convention = {
 }
 
 
+def table(model: type[SQLModel]) -> sa.Table:
+    """A table model's Table (SQLModel sets `__table__`, but its types do not declare it)."""
+    found = sa.inspect(model).local_table
+    assert isinstance(found, sa.Table)  # a table=True model maps exactly one table
+    return found
+
+
 class SubscriberStatus(StrEnum):
     SUBSCRIBED = "SUBSCRIBED"
     UNSUBSCRIBED = "UNSUBSCRIBED"
@@ -179,7 +186,7 @@ def compared_by_alembic(obj: object, name: str | None, type_: str, *_: object) -
     return not (type_ == "index" and name in UNCOMPARED_INDEXES)
 
 
-_search_indexes(Subscriber.__table__)  # type: ignore[arg-type]
+_search_indexes(table(Subscriber))
 
 
 class ConsentEvent(SQLModel, table=True):

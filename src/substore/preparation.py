@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, overload
 
 from substore import phone
 from substore.consent.zones import time_zones
@@ -95,7 +95,8 @@ def _valid_profile(
     """The validated profile; with `drop_invalid`, without the fields that are not valid."""
     if not drop_invalid:  # nearly every row: no copy, no loop
         return validate_profile(profile), []
-    given, dropped = dict(profile), []
+    given = dict(profile)
+    dropped: list[UserError] = []
     while True:
         try:
             return validate_profile(given), dropped
@@ -156,6 +157,12 @@ def _check_consent(clean: dict[str, Any]) -> None:
     clean["consented_at"] = not_in_future(
         clean["consented_at"], "consentedAt", "give the time consent was given"
     )
+
+
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

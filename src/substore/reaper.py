@@ -59,7 +59,8 @@ def _spawn() -> subprocess.Popen[str]:
 
 def reap(serve_pid: int, told: Iterable[str]) -> None:
     """Read what serve makes until it ends (end of file), then clean up after it."""
-    databases, directories = [], []
+    databases: list[Path] = []
+    directories: list[Path] = []
     for line in told:
         kind, _, path = line.rstrip("\n").partition(" ")
         (databases if kind == _DATABASE else directories).append(Path(path))

@@ -6,7 +6,8 @@ from functools import cache
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
-from phonenumbers.timezone import TIMEZONE_DATA, UNKNOWN_TIMEZONE
+from phonenumbers.timezone import UNKNOWN_TIMEZONE
+from phonenumbers.tzdata import TIMEZONE_DATA  # where timezone itself reads it from
 
 FALLBACK_ZONE = "UTC"  # for numbers with no country (+800, +882 ...): judged by UTC
 

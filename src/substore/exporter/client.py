@@ -119,7 +119,7 @@ def _row(node: dict[str, Any]) -> dict[str, Any]:
     return {**{c: node.get(c) for c in COLUMNS}, "number": node["rawNumber"]}
 
 
-def _writer(handle: TextIO, format: str) -> Callable[[dict[str, Any]], None]:
+def _writer(handle: TextIO, format: str) -> Callable[[dict[str, Any]], object]:
     if format == "jsonl":
         return lambda row: handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     writer = csv.DictWriter(handle, COLUMNS)

@@ -16,14 +16,17 @@ from substore.consent.quiet_hours import BlockReason
 from substore.errors import SubstoreError
 from substore.graphql.paging import PageInfo, bad_cursor, query_error, seal, unseal
 
-ConsentAction = strawberry.enum(models.ConsentAction, name="ConsentAction")
-MessageBlockReason = strawberry.enum(BlockReason, name="MessageBlockReason")
+# strawberry.enum marks each class in place: the names are aliases, types to mypy.
+ConsentAction = models.ConsentAction
+MessageBlockReason = BlockReason
+strawberry.enum(ConsentAction, name="ConsentAction")
+strawberry.enum(MessageBlockReason, name="MessageBlockReason")
 
 
 @strawberry.type(description="One change of a subscriber's consent (or a refused one).")
 class ConsentEvent:
     at: datetime
-    action: ConsentAction  # type: ignore[valid-type]
+    action: ConsentAction
     source: str | None = strawberry.field(description='"api", "import", "keyword:STOP" ...')
     detail: str | None = strawberry.field(
         description="The keyword message, or who made the change: the prefix of their API "
@@ -46,7 +49,7 @@ class ConsentEventConnection:
 @strawberry.type(description="Whether a message may go out now (or at the time asked).")
 class MessagePermission:
     allowed: bool
-    reason: MessageBlockReason | None  # type: ignore[valid-type]
+    reason: MessageBlockReason | None
     next_allowed_at: datetime | None = strawberry.field(
         description="When quiet hours end in every one of the number's time zones; null "
         "when opted out, or when those zones never leave quiet hours together."

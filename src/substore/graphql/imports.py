@@ -19,7 +19,7 @@ MAX_IMPORT_ROWS = 1000
 @strawberry.type
 class ImportRowResult:
     index: int
-    status: t.ImportRowStatus  # type: ignore[valid-type]
+    status: t.ImportRowStatus
     e164_number: str | None
     user_errors: list[t.UserError]
     warnings: list[t.UserError]
@@ -53,7 +53,7 @@ class ImportSubscribersPayload:
     )
     def results(
         self,
-        status: list[t.ImportRowStatus] | None = None,  # type: ignore[valid-type]
+        status: list[t.ImportRowStatus] | None = None,
         with_warnings: bool = False,
     ) -> list[ImportRowResult]:
         wanted = set(status) if status else None

@@ -12,12 +12,13 @@ from substore.graphql import types as t
 from substore.graphql.context import Info
 from substore.graphql.scalars import PhoneNumber
 
-InboundAction = strawberry.enum(ActionValue, name="InboundAction")
+InboundAction = ActionValue  # an alias (a type to mypy): strawberry.enum marks it in place
+strawberry.enum(InboundAction, name="InboundAction")
 
 
 @strawberry.input(description="A message a subscriber sent to one of the account's numbers.")
 class RecordInboundMessageInput:
-    from_: PhoneNumber = strawberry.field(  # type: ignore[valid-type]
+    from_: PhoneNumber = strawberry.field(
         name="from", description="The sender, in any format (read in the account's region)."
     )
     text: str
@@ -28,7 +29,7 @@ class RecordInboundMessageInput:
 
 @strawberry.type
 class RecordInboundMessagePayload:
-    action: InboundAction  # type: ignore[valid-type]
+    action: InboundAction
     keyword: str | None = strawberry.field(description="The keyword as matched, upper case.")
     subscriber: t.Subscriber | None
     user_errors: list[t.UserError]

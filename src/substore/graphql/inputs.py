@@ -15,21 +15,22 @@ import strawberry
 from strawberry import UNSET
 from strawberry.scalars import JSON
 from strawberry.types.arguments import InputContext
+from strawberry.types.base import get_object_definition
 
 from substore import services
-from substore.graphql.scalars import PhoneNumber
+from substore.graphql.scalars import PhoneNumber, phone_number
 from substore.graphql.types import NumberType, SubscriberStatus
 
 
 @strawberry.input
 class SubscriberInput:
-    number: PhoneNumber | None = UNSET  # type: ignore[valid-type]
+    number: PhoneNumber | None = UNSET
     e164_number: str | None = UNSET
     first_name: str | None = UNSET
     last_name: str | None = UNSET
     email: str | None = UNSET
     attributes: JSON | None = UNSET
-    status: SubscriberStatus | None = UNSET  # type: ignore[valid-type]
+    status: SubscriberStatus | None = UNSET
     consented_at: datetime | None = strawberry.field(
         default=UNSET,
         description="When the person gave consent (evidence: never in the future). With "
@@ -54,7 +55,7 @@ class SubscriberInput:
         if profile.get("status") is not None:
             profile["status"] = profile["status"].value
         return services.SubscriberInput(
-            number=None if self.number is UNSET else self.number,
+            number=None if self.number is UNSET else phone_number(self.number),
             e164_number=None if self.e164_number is UNSET else self.e164_number,
             profile=profile,
             default_region=self.default_region or None,
@@ -88,15 +89,15 @@ def _subscriber_input(cls: type, value: Mapping[str, Any], context: InputContext
     return cls(**kwargs)
 
 
-SubscriberInput.__strawberry_definition__.from_input = _subscriber_input
+get_object_definition(SubscriberInput, strict=True).from_input = _subscriber_input
 
 
 @strawberry.input
 class SubscriberFilter:
     region_code: str | None = None
     country_code: int | None = None
-    status: SubscriberStatus | None = None  # type: ignore[valid-type]
-    number_type: NumberType | None = None  # type: ignore[valid-type]
+    status: SubscriberStatus | None = None
+    number_type: NumberType | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
     updated_after: datetime | None = None

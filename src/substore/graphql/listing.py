@@ -22,6 +22,7 @@ from substore.graphql.paging import PageInfo, bad_cursor, query_error, seal, uns
 
 @strawberry.enum(description="The order of a subscribers page (each has its own cursors).")
 class SubscriberOrder(Enum):
+    _value_: str  # strawberry makes each enum_value's value the member's own
     # Values: the column, and " desc" where the order reads its index backward.
     CREATED_AT = strawberry.enum_value("created_at", description="Oldest first.")
     UPDATED_AT = strawberry.enum_value(
@@ -126,7 +127,7 @@ async def list_subscribers(
     page_info = PageInfo(
         has_previous_page=page.has_previous,
         has_next_page=page.has_next,
-        start_cursor=edges[0].cursor() if edges else None,
-        end_cursor=edges[-1].cursor() if edges else None,
+        start_cursor=edges[0].make_cursor() if edges else None,
+        end_cursor=edges[-1].make_cursor() if edges else None,
     )
     return SubscriberConnection(edges=edges, page_info=page_info, account=ctx.account, where=where)

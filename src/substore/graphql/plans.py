@@ -29,7 +29,7 @@ from graphql import (
     OperationType,
     SelectionSetNode,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.types.arguments import convert_arguments
 
 from substore.graphql.documents import DocumentCache, cacheable, parse_document
@@ -98,7 +98,7 @@ class Plans:
             data[root.key] = await self._root(root, coerced, context)
         return data
 
-    async def _root(self, root: Selected, variables: dict[str, Any], context: Any) -> Any:
+    async def _root(self, root: Selected, variables: VariableValues, context: Any) -> Any:
         if root.definition is None:
             return root.complete(None)
         field = root.definition.extensions["strawberry-definition"]
@@ -187,8 +187,8 @@ def _completer(kind: GraphQLOutputType, selection_set: SelectionSetNode | None) 
     """graphql-core's completion of a value of `kind`, for the cases a plan admits, made
     once per document; a null where none may be is left to the plain executor."""
     nullable = not isinstance(kind, GraphQLNonNull)
-    if not nullable:
-        kind = kind.of_type  # type: ignore[union-attr]
+    if isinstance(kind, GraphQLNonNull):
+        kind = kind.of_type
     if isinstance(kind, GraphQLEnumType):
         return _enum(kind, nullable)
     if isinstance(kind, GraphQLLeafType):

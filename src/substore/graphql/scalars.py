@@ -6,6 +6,7 @@ from typing import Any, NewType
 
 import strawberry
 from graphql import IntValueNode, StringValueNode, ValueNode
+from strawberry.types.scalar import ScalarDefinition
 
 MAX_INTEGER_DIGITS = 15  # E.164's cap; a longer integer cannot be a phone number
 
@@ -46,8 +47,16 @@ def _parse_sequence_literal(node: ValueNode, _variables: Any = None) -> int:
     raise ValueError("Sequence must be an integer or a cursor string")
 
 
+
+def phone_number(value: PhoneNumber | None) -> str | int | None:
+    """A PhoneNumber argument as the str or int its parsing lets through."""
+    if value is None or isinstance(value, (str, int)):
+        return value
+    raise TypeError(f"a PhoneNumber is a str or an int, not {type(value).__name__}")
+
+
 # Registered in the schema's StrawberryConfig.scalar_map (strawberry's recommended way).
-SCALARS = {
+SCALARS: dict[object, ScalarDefinition] = {
     PhoneNumber: strawberry.scalar(
         name="PhoneNumber",
         description=(

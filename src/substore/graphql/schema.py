@@ -22,7 +22,7 @@ from substore.graphql.inbound import RecordInboundMessagePayload, record_inbound
 from substore.graphql.inputs import AccountInput, SubscriberFilter, SubscriberInput
 from substore.graphql.listing import SubscriberConnection, SubscriberOrder, list_subscribers
 from substore.graphql.paging import query_error
-from substore.graphql.scalars import SCALARS, PhoneNumber
+from substore.graphql.scalars import SCALARS, PhoneNumber, phone_number
 from substore.graphql.validation import StorableStrings, ThreadedValidation
 
 
@@ -67,7 +67,7 @@ class Query:
         self,
         info: Info,
         id: strawberry.ID | None = None,
-        number: PhoneNumber | None = None,  # type: ignore[valid-type]
+        number: PhoneNumber | None = None,
     ) -> t.Subscriber | None:
         if (id is None) == (number is None):
             raise _problem(
@@ -80,8 +80,9 @@ class Query:
             except SubstoreError as error:  # not a number: say why (null means "not stored")
                 raise query_error(error.user_error) from None
         else:
+            assert id is not None  # exactly one of the two, as checked above
             pk = _subscriber_pk(id)
-            row = pk and await ctx.db(services.get_subscriber, ctx.account, pk)
+            row = None if pk is None else await ctx.db(services.get_subscriber, ctx.account, pk)
         return t.Subscriber.of(row) if row else None
 
     @strawberry.field(
@@ -119,14 +120,14 @@ class Query:
     def normalize_phone_number(
         self,
         info: Info,
-        number: PhoneNumber | None = None,  # type: ignore[valid-type]
+        number: PhoneNumber | None = None,
         e164_number: str | None = None,
         default_region: str | None = None,
         strict_country_code: bool = False,
     ) -> t.PhoneNumberCheck:
         try:
             key = phone.normalize(
-                number,
+                phone_number(number),
                 e164_number,
                 default_region=default_region or info.context.account.default_region,
                 strict_country_code=strict_country_code,

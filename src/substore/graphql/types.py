@@ -16,12 +16,22 @@ from substore.graphql import consent
 from substore.models import SubscriberStatus as StatusValue
 from substore.services import Record
 
-ErrorCode = strawberry.enum(errors.ErrorCode, name="ErrorCode")
-CountryCodeSource = strawberry.enum(phone.CountryCodeSource, name="CountryCodeSource")
-SubscriberStatus = strawberry.enum(StatusValue, name="SubscriberStatus")
-ImportRowStatus = strawberry.enum(services.RowStatus, name="ImportRowStatus")
-NumberType = strawberry.enum(
-    Enum("NumberType", {name: name for name in sorted(phone.NUMBER_TYPES.values())}),
+# Enums of the contract. strawberry.enum marks a class in place (and returns it), so each
+# name is the class itself: an alias, which mypy reads as a type.
+ErrorCode = errors.ErrorCode
+CountryCodeSource = phone.CountryCodeSource
+SubscriberStatus = StatusValue
+ImportRowStatus = services.RowStatus
+# NumberType's members come from phonenumbers: mypy reads an Enum() only of literal ones.
+NumberType = Enum(  # type: ignore[misc]
+    "NumberType", {name: name for name in sorted(phone.NUMBER_TYPES.values())}
+)
+strawberry.enum(ErrorCode, name="ErrorCode")
+strawberry.enum(CountryCodeSource, name="CountryCodeSource")
+strawberry.enum(SubscriberStatus, name="SubscriberStatus")
+strawberry.enum(ImportRowStatus, name="ImportRowStatus")
+strawberry.enum(
+    NumberType,
     name="NumberType",
     description="What kind of line a number is, from phonenumbers' metadata.",
 )
@@ -57,7 +67,7 @@ class Node:
 
 @strawberry.type(description="An expected problem with the input: fix it and send again.")
 class UserError:
-    code: ErrorCode  # type: ignore[valid-type]
+    code: ErrorCode
     field: list[str] | None
     message: str
     reason: str | None
@@ -80,7 +90,7 @@ def user_errors(items: list[errors.UserError]) -> list[UserError]:
 
 
 # Stored text to enum members by dict: cheaper than Enum's own lookups, row after row.
-_NUMBER_TYPES = {member.name: member for member in NumberType}  # type: ignore[attr-defined]
+_NUMBER_TYPES = {member.name: member for member in NumberType}
 _SOURCES = {member.value: member for member in phone.CountryCodeSource}
 _STATUSES = {member.value: member for member in StatusValue}
 
@@ -97,13 +107,13 @@ class Subscriber(Node):
     raw_number: str
     country_code: int
     region_code: str | None
-    number_type: NumberType  # type: ignore[valid-type]
-    country_code_source: CountryCodeSource  # type: ignore[valid-type]
+    number_type: NumberType
+    country_code_source: CountryCodeSource
     first_name: str | None
     last_name: str | None
     email: str | None
     attributes: JSON
-    status: SubscriberStatus  # type: ignore[valid-type]
+    status: SubscriberStatus
     created_at: datetime
     updated_at: datetime
     consented_at: datetime | None = strawberry.field(
@@ -196,8 +206,8 @@ class PhoneNumberCheck:
     number: str | None = None
     country_code: int | None = None
     region_code: str | None = None
-    number_type: NumberType | None = None  # type: ignore[valid-type]
-    country_code_source: CountryCodeSource | None = None  # type: ignore[valid-type]
+    number_type: NumberType | None = None
+    country_code_source: CountryCodeSource | None = None
     error: UserError | None = None
     warnings: list[UserError] = strawberry.field(default_factory=list)
 

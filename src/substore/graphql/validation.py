@@ -52,15 +52,17 @@ class ThreadedValidation(SchemaExtension):
 
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
-        rules = tuple(context.validation_rules)
-        errors = _cache.get(context.query, rules)
+        query, rules = context.query, tuple(context.validation_rules)
+        assert query is not None  # every execution here is of a query's text (execution.py)
+        errors = _cache.get(query, rules)
         if errors is None:
             # strawberry's own step (it adds its oneOf and Maybe rules); imported here
             # because strawberry.schema imports the extensions.
             from strawberry.schema.schema import validate_document
 
             schema, document = context.schema._schema, context.graphql_document
+            assert document is not None  # the parse step before this one set it
             errors = await asyncio.to_thread(validate_document, schema, document, rules)
-            _cache.put(context.query, rules, errors)
+            _cache.put(query, rules, errors)
         context.pre_execution_errors = errors
         yield

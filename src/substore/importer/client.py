@@ -195,8 +195,8 @@ class Importer:
     def _add(self, batch: Batch, row: SourceRow) -> None:
         batch.rows.append(row)
         if row.problem is not None:
-            error = local_error("", f"line {row.number} is {row.problem}")
-            batch.local.append((len(batch.rows) - 1, error))
+            problem = local_error("", f"line {row.number} is {row.problem}")
+            batch.local.append((len(batch.rows) - 1, problem))
             return
         data, error = self.mapping_for(row).to_input(row.values)
         if data is None:

@@ -119,7 +119,7 @@ class Mapping:
 
 def _by_header(columns: list[str]) -> dict[str, str]:
     keys = {header_key(c): c for c in reversed(columns)}  # the first of equal headers wins
-    found = {}
+    found: dict[str, str] = {}
     for name, synonyms in SYNONYMS.items():
         column = next((keys[s] for s in synonyms if s in keys), None)
         if column is not None and column not in found.values():

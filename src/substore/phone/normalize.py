@@ -196,9 +196,10 @@ def _from_number(number: object, region: str | None, strict: bool) -> Normalized
     except PhoneNumberError as error:
         if strict or error.reason not in _FALLBACK_REASONS:
             raise
-        result = _infer_country_code(digits, text, region)
-        if result is None:
+        inferred = _infer_country_code(digits, text, region)
+        if inferred is None:
             raise
+        result = inferred
     if artefact is None:
         return result
     return result._replace(warnings=(artefact, *result.warnings))
@@ -263,6 +264,8 @@ def _infer_country_code(text: str, raw: str, region: str | None) -> NormalizedNu
 
 def _max_national_length(region: str) -> int:
     metadata = PhoneMetadata.metadata_for_region(region)
+    # check_region lets through only regions phonenumbers has metadata for
+    assert metadata is not None and metadata.general_desc is not None
     return max(metadata.general_desc.possible_length)
 
 
@@ -298,16 +301,18 @@ def _accept(
     hint: str = "",
 ) -> NormalizedNumber:
     """Rule 6 and 7: refuse what cannot be a reachable E.164 number, describe the rest."""
+    country_code = parsed.country_code
+    assert country_code is not None  # parse() sets it or raises
     nsn = phonenumbers.national_significant_number(parsed)
-    e164 = f"+{parsed.country_code}{nsn}"
-    number_region, number_type = region_and_type(parsed.country_code, nsn)
+    e164 = f"+{country_code}{nsn}"
+    number_region, number_type = region_and_type(country_code, nsn)
     if parsed.extension or number_type == PhoneNumberType.UNKNOWN or len(e164) > 16:
         _refuse(parsed, e164, region, field_name, hint)
     return NormalizedNumber(
         e164_number=e164,
         number=nsn,
         raw_number=raw,
-        country_code=parsed.country_code,
+        country_code=country_code,
         region_code=number_region,
         number_type=NUMBER_TYPES[number_type],
         country_code_source=source or _SOURCES[parsed.country_code_source],

@@ -7,11 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.models import Account, ApiKey
+from substore.models import Account, ApiKey, table
 from substore.repository.subscribers import Record
 
-accounts = Account.__table__
-api_keys = ApiKey.__table__
+accounts = table(Account)
+api_keys = table(ApiKey)
 
 
 async def create_account(conn: AsyncConnection, name: str, default_region: str) -> Record:

@@ -21,10 +21,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.models import ConsentEvent
+from substore.models import ConsentEvent, table
 from substore.repository import keyset
 
-consent_events = ConsentEvent.__table__
+consent_events = table(ConsentEvent)
 
 CONSENT_COLUMNS = ("status", "consented_at", "consent_source")
 

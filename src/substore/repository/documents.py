@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.models import TrustedDocument
+from substore.models import TrustedDocument, table
 from substore.repository.subscribers import Record
 
-trusted_documents = TrustedDocument.__table__
+trusted_documents = table(TrustedDocument)
 
 
 async def add_documents(conn: AsyncConnection, documents: dict[str, str]) -> int:

@@ -7,10 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.models import SubscriberEvent
+from substore.models import SubscriberEvent, table
 from substore.repository.subscribers import Record
 
-subscriber_events = SubscriberEvent.__table__
+subscriber_events = table(SubscriberEvent)
 
 
 async def events_after(

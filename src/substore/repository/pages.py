@@ -36,7 +36,7 @@ class SubscriberFilter:
     quiet_hours: tuple[time, time] | None = None
     search: Search | None = None
     # Subscribers whose attributes contain this object (jsonb @>, the GIN index's operator).
-    attributes: dict[str, Any] | None = None
+    attributes: object = None  # a JSON object once services.check_filter has passed it
 
 
 async def page_subscribers(

@@ -16,11 +16,11 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.models import Subscriber
+from substore.models import Subscriber, table
 from substore.repository import outbox
 from substore.repository.consent import Provenance
 
-subscribers = Subscriber.__table__
+subscribers = table(Subscriber)
 
 # Set from each new submission, never kept from the stored row.
 KEY_COLUMNS = (
@@ -133,6 +133,7 @@ _COLUMNS = tuple(c.name for c in subscribers.c)
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM subscribers WHERE account_id = $1"
 _BY_ID = f"{_SELECT} AND id = $2"
 _BY_E164 = f"{_SELECT} AND e164_number = $2"
+# The ignore: mypy reads a namedtuple's fields only from a literal, not from the table.
 SubscriberRow = namedtuple("SubscriberRow", _COLUMNS)  # type: ignore[misc]
 
 

@@ -8,7 +8,7 @@ direction. Cursors arrive already read, as (order column, id) pairs.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,6 +45,12 @@ async def count_subscribers(
     return await repository.count_subscribers(conn, account.id, with_quiet_hours(account, where))
 
 
+@overload
+def with_quiet_hours(account: Record, where: SubscriberFilter) -> SubscriberFilter: ...
+@overload
+def with_quiet_hours(account: Record, where: None) -> None: ...
+
+
 def with_quiet_hours(account: Record, where: SubscriberFilter | None) -> SubscriberFilter | None:
     if where is None or where.can_message_at is None:
         return where
@@ -74,15 +80,21 @@ async def page_subscribers(
     check_filter(where)
     where = with_quiet_hours(account, where)
     # Paging back reads the order's index the other way; its rows are turned round after.
-    scan = {"order": order, "descending": descending != window.backward}
+    reverse = descending != window.backward
     if window.cursor is None:
         rows = await repository.page_subscribers(
-            conn, account.id, where, first=window.size + 1, **scan
+            conn, account.id, where, first=window.size + 1, order=order, descending=reverse
         )
         behind = False
     else:
         rows, behind = await repository.page_and_behind(
-            conn, account.id, where, first=window.size + 1, after=window.cursor, **scan
+            conn,
+            account.id,
+            where,
+            first=window.size + 1,
+            after=window.cursor,
+            order=order,
+            descending=reverse,
         )
     more, rows = len(rows) > window.size, rows[: window.size]
     if window.backward:

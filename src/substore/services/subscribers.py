@@ -262,6 +262,7 @@ async def save_subscribers(
     for result in results:
         if result.status is RowStatus.FAILED:
             continue
+        assert result.e164_number is not None  # every row but a FAILED one has its key
         saved = stored[result.e164_number]
         result.subscriber_id = saved.id
         # Merged rows: only where the merged row (later fields win) still asks for it.

@@ -244,7 +244,9 @@ def create_app(
 
 def _unavailable(request_id: str, media: MediaType) -> Response:
     retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    return error_response(Code.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE, request_id, media, **retry)
+    return error_response(
+        Code.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE, request_id, media, status=None, **retry
+    )
 
 
 NOT_ACCEPTABLE_MESSAGE = (

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from uvicorn._types import HTTPScope
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _AT_LIMIT = "substore.connections_at_limit"  # an ASGI scope extension the server sets
@@ -85,10 +88,11 @@ class PeerCounts:
         return address is not None and any(address in network for network in self.trusted)
 
 
-def mark_at_limit(scope: MutableMapping[str, Any]) -> None:
-    scope.setdefault("extensions", {})[_AT_LIMIT] = True
+def mark_at_limit(scope: HTTPScope) -> None:
+    # An ASGI extension's value is a dict (the spec, and uvicorn's types): its key marks.
+    scope.setdefault("extensions", {})[_AT_LIMIT] = {}
 
 
 def at_limit(scope: MutableMapping[str, Any]) -> bool:
     """Whether the server would have refused this request for lack of connection slots."""
-    return bool((scope.get("extensions") or {}).get(_AT_LIMIT))
+    return _AT_LIMIT in (scope.get("extensions") or {})

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from cachetools import TTLCache
 from graphql import OperationType
-from graphql.error import GraphQLError
+from graphql.error import GraphQLError, GraphQLFormattedError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.responses import JSONResponse, Response
 
@@ -94,7 +94,7 @@ async def execute(runtime: Runtime, call: Call, fields: dict[str, Any]) -> Respo
 class Outcome:
     account_id: int
     data: Any
-    errors: list[dict]
+    errors: list[GraphQLFormattedError]
     status: int
     changed: bool  # the account itself
     started: bool  # execution began: not refused by validation or variable coercion
@@ -161,7 +161,8 @@ async def _run(
     if runtime.rows and operation.kind is OperationType.MUTATION:
         lean = await runtime.rows.take(operation.query, operation.name, variables)
     if lean is not None:  # read already: graphql-core sees none of them
-        variables = {**variables, lean.variable: []}  # type: ignore[dict-item]
+        assert variables is not None  # the rows were taken from them
+        variables = {**variables, lean.variable: []}
     context = new_context(import_rows=lean.rows if lean else None)
     try:
         result = await runtime.schema.execute(
@@ -183,11 +184,15 @@ async def _account(
 ) -> services.Record:
     account = cache.get(account_id)
     if account is None:
-        account = cache[account_id] = await services.get_account(conn, account_id)
+        found = await services.get_account(conn, account_id)
+        assert found is not None  # a key's or a token's account exists (caller.py)
+        account = cache[account_id] = found
     return account
 
 
-def classify(errors: list[GraphQLError], request_id: str) -> tuple[list[dict], int]:
+def classify(
+    errors: list[GraphQLError], request_id: str
+) -> tuple[list[GraphQLFormattedError], int]:
     """Each error as JSON with extensions.code, and the HTTP status the worst one earns."""
     out, status = [], 200
     for error in errors:

@@ -24,6 +24,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     ListTypeNode,
+    NamedTypeNode,
     NonNullTypeNode,
     OperationDefinitionNode,
     OperationType,
@@ -244,4 +245,5 @@ def _check_variables(operation: OperationDefinitionNode, variables: dict[str, An
 def _named(type_node: TypeNode) -> str:
     while isinstance(type_node, (NonNullTypeNode, ListTypeNode)):
         type_node = type_node.type
+    assert isinstance(type_node, NamedTypeNode)  # the third kind of type, and the last
     return type_node.name.value

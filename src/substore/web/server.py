@@ -62,7 +62,7 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         trusted = trusted_networks(settings.forwarded_allow_ips)
         cls.peers = PeerCounts(settings.max_connections_per_client, trusted)
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self._peer, within = self.peers.admit(self.client[0]) if self.client else (None, True)
         if within:
