@@ -74,9 +74,9 @@ class Listener:
             with contextlib.suppress(Exception):  # closing: a lost connection is as good
                 await connection.close(timeout=2)
 
-    def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _notified(self, _connection: Any, _pid: int, _channel: str, payload: object) -> None:
         with contextlib.suppress(ValueError):
-            for woken in self._waiters.get(int(payload), ()):
+            for woken in self._waiters.get(int(str(payload)), ()):
                 woken.set()
 
     def _lost(self, _connection: Any) -> None:

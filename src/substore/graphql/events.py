@@ -30,7 +30,7 @@ TYPE_DESCRIPTION = (
 class EventSubscriber:
     id: strawberry.ID = strawberry.field(description="The subscriber's global id.")
     e164_number: str
-    status: t.SubscriberStatus  # type: ignore[valid-type]
+    status: t.SubscriberStatus
     changes: JSON = strawberry.field(
         description="The fields the change wrote, by their API names, as stored."
     )
@@ -39,7 +39,7 @@ class EventSubscriber:
 @strawberry.type(description="One change of a subscriber (the outbox), as webhooks send it.")
 class SubscriberEvent:
     id: strawberry.ID = strawberry.field(description="The event's own id (a UUID).")
-    sequence: Sequence = strawberry.field(  # type: ignore[valid-type]
+    sequence: Sequence = strawberry.field(
         description="From 1 per account, in commit order, with no gaps; also its cursor."
     )
     type: str = strawberry.field(description=TYPE_DESCRIPTION)

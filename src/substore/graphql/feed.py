@@ -49,7 +49,7 @@ class Subscription:
     async def subscriber_changes(
         self,
         info: FeedInfo,
-        after: Sequence | None = None,  # type: ignore[valid-type]
+        after: Sequence | None = None,
     ) -> AsyncGenerator[SubscriberEvent, None]:
         ctx = info.context
         assert ctx.principal is not None  # subscriptions run only once admitted

@@ -47,7 +47,6 @@ def _parse_sequence_literal(node: ValueNode, _variables: Any = None) -> int:
     raise ValueError("Sequence must be an integer or a cursor string")
 
 
-
 def phone_number(value: PhoneNumber | None) -> str | int | None:
     """A PhoneNumber argument as the str or int its parsing lets through."""
     if value is None or isinstance(value, (str, int)):
