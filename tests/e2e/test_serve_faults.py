@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -48,8 +49,14 @@ def _low_file_limit() -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[Served]:
-    data_dir = tmp_path_factory.mktemp("serve-faults")
+def served() -> Iterator[Served]:
+    # Not under pytest's basetemp: each pytest session of this user makes its root 0700
+    # again, and a PostgreSQL the tests have killed starts again as another user.
+    with tempfile.TemporaryDirectory(prefix="substore-serve-faults-") as data_dir:
+        yield from _serve(Path(data_dir))
+
+
+def _serve(data_dir: Path) -> Iterator[Served]:
     port, log = free_port(), data_dir / "server.log"
     env = {
         **os.environ,
