@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +24,7 @@ import httpx
 import psutil
 import pytest
 from tests.api import GRAPHQL_RESPONSE
-from tests.support import free_port, wait_until_healthy
+from tests.support import eventually, free_port, wait_until_healthy
 from tests.unit.test_limits import bomb
 
 FILE_LIMIT = 512
@@ -49,8 +50,14 @@ def _low_file_limit() -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[Served]:
-    data_dir = tmp_path_factory.mktemp("serve-faults")
+def served() -> Iterator[Served]:
+    # Not under pytest's basetemp: each pytest session of this user makes its root 0700
+    # again, and a PostgreSQL the tests have killed starts again as another user.
+    with tempfile.TemporaryDirectory(prefix="substore-serve-faults-") as data_dir:
+        yield from _serve(Path(data_dir))
+
+
+def _serve(data_dir: Path) -> Iterator[Served]:
     port, log = free_port(), data_dir / "server.log"
     env = {
         **os.environ,
@@ -213,6 +220,27 @@ def test_a_dead_embedded_postgresql_is_503_then_started_again(served):
     log = served.log.read_text()
     assert "started again" in log
     assert log.count("database unavailable") <= 2
+
+
+def test_a_postgresql_that_cannot_start_again_is_a_bounded_log(served):
+    """The campaign's case: a killed postmaster whose stopped child still holds its
+    shared memory cannot start again, and each of the watchdog's tries (one a second in
+    each worker) wrote the embedded library's dump of PostgreSQL's whole log: 705 KB of
+    stderr in 30 s on a 13 KB log, and a long-lived log is megabytes."""
+    postmaster = _postmaster(served.data_dir)
+    held = next(c for c in postmaster.children() if "checkpointer" in " ".join(c.cmdline()))
+    before = served.log.stat().st_size
+    held.suspend()
+    try:
+        postmaster.kill()
+        time.sleep(10)  # the watchdogs keep failing to start it all this while
+        grown = served.log.stat().st_size - before
+    finally:
+        held.resume()  # it sees its postmaster gone and exits: the next start succeeds
+    assert grown < 20_000, (grown, served.log.read_text()[-3000:])
+    assert "(its log: " in served.log.read_text()  # the dump's place: the log's path
+    wait_until_healthy(f"{served.url}/healthz", seconds=60)
+    assert eventually(lambda: served.post("{ account { id } }").status_code == 200)
 
 
 def test_the_normalisers_run_before_the_first_import_and_die_with_a_killed_server(served):

@@ -9,7 +9,7 @@ import secrets
 import httpx
 from tests.support import asgi_client, free_port
 
-from substore import db
+from substore import auth, db
 from substore.config import Settings
 from substore.graphql.documents import DOCUMENTS
 from substore.web.app import create_app
@@ -69,6 +69,29 @@ async def test_unknown_keys_are_throttled_per_client(engine, account):
     async with httpx.AsyncClient(transport=other, base_url="http://substore.test") as client:
         response = await client.post("/graphql", json={"query": LOOKUP}, headers=unknown)
         assert response.status_code == 401  # another address still gets its lookups
+
+
+async def test_a_key_its_address_used_still_works_while_the_address_is_throttled(
+    engine, account, api, read_api
+):
+    """The campaign's case: a client used its key, then 30 unknown keys came from its
+    address; once the key cache had let the key go (5 s), the key was 429 for the rest
+    of the window (60 s), though the README says keys it already used still work."""
+    app = create_app(Settings(auth_cache_seconds=0, unknown_key_limit=3), engine=engine)
+    used, never_used = {"Authorization": f"Bearer {api.key}"}, read_api.headers()
+    unknown = {"Authorization": f"Bearer sk_{secrets.token_urlsafe(32)}"}
+
+    async def status(headers: dict[str, str]) -> int:
+        return (await client.post("/graphql", json={"query": LOOKUP}, headers=headers)).status_code
+
+    async with asgi_client(app) as client:
+        assert await status(used) == 200
+        assert [await status(unknown) for _ in range(4)] == [401, 401, 401, 429]
+        assert [await status(used) for _ in range(3)] == [200, 200, 200]
+        assert await status(never_used) == 429  # a key new to the address costs no lookup
+        async with engine.begin() as conn:
+            await auth.revoke_key(conn, account.id, api.key)
+        assert [await status(used) for _ in range(2)] == [401, 429]  # revoked: an unknown key
 
 
 async def test_an_oversized_authorization_header_is_431(http):

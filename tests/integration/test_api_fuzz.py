@@ -1,9 +1,11 @@
-"""Generated requests over the committed schema (hypothesis-graphql), over real HTTP.
+"""Generated requests over the committed schema, over real HTTP: hypothesis-graphql, schemathesis.
 
 Read and write keys of two accounts send valid and slightly invalid queries and
 mutations: the server never answers 5xx, never shows one account another's data, and
-is healthy afterwards. Bounded in count so the suite stays quick; raise FUZZ_EXAMPLES
-for a campaign.
+is healthy afterwards. A third account's write key sends schemathesis' cases (its own
+generator, both modes, a fixed seed): no 5xx, and every answer keeps the schema's
+promises (tests/conformance.py). Bounded in count so the suite stays quick; raise
+FUZZ_EXAMPLES and SCHEMATHESIS_EXAMPLES for a campaign.
 """
 
 from __future__ import annotations
@@ -13,22 +15,25 @@ import os
 import string
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import graphql
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+import schemathesis
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, nodes, queries
+from schemathesis import GenerationMode
+from tests.conformance import SCHEMA_PATH, violations
 from tests.support import serve_in_thread
 
 from substore import auth, services
 from substore.config import Settings
 from substore.web.app import create_app
 
-SCHEMA = (Path(__file__).parents[2] / "schema" / "schema.graphql").read_text()
+SCHEMA = SCHEMA_PATH.read_text()
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
+SCHEMATHESIS_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "48"))
 # Each account holds one subscriber with its own secret; the other must never see it.
 SECRETS = {name: f"secret-{name}-{uuid.uuid4().hex[:10]}" for name in ("a", "b")}
 
@@ -121,6 +126,47 @@ def test_generated_requests_never_fail_the_server_or_leak(server, keys, query, a
     body = response.json()
     for error in body.get("errors") or []:
         assert error["extensions"]["code"] != "INTERNAL_SERVER_ERROR", (query, error)
+
+
+for _name, _strategy in SCALARS.items():
+    schemathesis.graphql.scalar(_name, _strategy)
+
+
+def schemathesis_cases() -> st.SearchStrategy[schemathesis.Case]:
+    schema = schemathesis.graphql.from_path(SCHEMA_PATH)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    return st.one_of(
+        [operation.as_strategy(mode) for operation in operations for mode in GenerationMode]
+    )
+
+
+@pytest.fixture(scope="module")
+async def schemathesis_key(engine) -> str:
+    """A third account's write key: its cases may delete anything of that account."""
+    async with engine.begin() as conn:
+        account = await services.create_account(conn, "fuzz-schemathesis", "US")
+        return (await auth.create_key(conn, account.id, "write")).secret
+
+
+@seed(20261206)
+@settings(
+    max_examples=SCHEMATHESIS_EXAMPLES,
+    database=None,  # the seed alone decides the cases
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=schemathesis_cases())
+def test_schemathesis_cases_get_no_5xx_and_answers_that_keep_the_schema(
+    server, keys, schemathesis_key, case
+):
+    response = case.call(
+        base_url=f"{server}/graphql", headers={"Authorization": f"Bearer {schemathesis_key}"}
+    )
+    assert response.status_code < 500, (case.body, response.text)
+    assert not violations(case.body, response.status_code, response.json()), (
+        case.body,
+        response.text,
+    )
+    assert not any(secret in response.text for secret in SECRETS.values()), case.body
 
 
 def test_the_server_is_healthy_after_the_campaign(server, keys):

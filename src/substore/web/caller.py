@@ -9,10 +9,11 @@ refused (429) before each one costs a database lookup or a signature check.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
@@ -25,22 +26,39 @@ from substore.web.ratelimit import RateLimiter
 # Keys are 46 characters; a header of a few KB is no key, only memory and hashing.
 MAX_AUTHORIZATION_BYTES = 4096
 _TRACKED_CLIENTS = 100_000  # bounds the failure counts whatever the number of addresses
+_KNOWN_KEYS = 10_000  # (address, key) pairs that authenticated: only valid keys add one
 
 
 class FailureThrottle:
     """Failed authentications per client address: past `limit` within `window` seconds
-    of the last one, that address is refused until the window has passed."""
+    of the last one, that address is refused until the window has passed, except for the
+    keys it has authenticated with before (the last `_KNOWN_KEYS` such pairs): a client
+    behind an address someone else floods with guesses keeps working."""
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit, self.window = limit, window
         self.failures: TTLCache[str, int] = TTLCache(_TRACKED_CLIENTS, window)
+        self.known: LRUCache[tuple[str, bytes], bool] = LRUCache(_KNOWN_KEYS)
 
-    def blocked(self, client: str) -> bool:
-        return self.limit > 0 and self.failures.get(client, 0) >= self.limit
+    def blocked(self, client: str, token: str) -> bool:
+        return (
+            self.limit > 0
+            and self.failures.get(client, 0) >= self.limit
+            and (client, _digest(token)) not in self.known
+        )
 
-    def failed(self, client: str) -> None:
+    def failed(self, client: str, token: str) -> None:
         if self.limit > 0:
             self.failures[client] = self.failures.get(client, 0) + 1
+            self.known.pop((client, _digest(token)), None)  # revoked since
+
+    def succeeded(self, client: str, token: str) -> None:
+        if self.limit > 0:
+            self.known[(client, _digest(token))] = True
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()[:16]
 
 
 @dataclass(frozen=True)
@@ -97,25 +115,27 @@ class Gate:
         raise _unauthenticated(f"Missing or invalid {what}: send Authorization: Bearer <key>.")
 
     async def _key(self, token: str, client: str) -> auth.Principal:
-        self._refuse_if_throttled(client)
+        self._refuse_if_throttled(client, token)
         async with self.engine.connect() as conn:
             found = await auth.authenticate(conn, token)
         if found is None:
-            self.failures.failed(client)
+            self.failures.failed(client, token)
             raise _unauthenticated("Missing or invalid API key: send Authorization: Bearer <key>.")
+        self.failures.succeeded(client, token)
         self.principals.put(token, found)
         return found
 
     async def _jwt(self, token: str, client: str) -> auth.Principal:
         assert self.tokens is not None
-        self._refuse_if_throttled(client)
+        self._refuse_if_throttled(client, token)
         try:
             claims = await self.tokens.verify(token)
             await self._known_account(claims.account_id)
         except TokenError as error:
-            self.failures.failed(client)
+            self.failures.failed(client, token)
             raise _unauthenticated(str(error), 'Bearer error="invalid_token"') from None
         found = auth.Principal(claims.account_id, claims.scope, auth.Method.JWT, claims.subject)
+        self.failures.succeeded(client, token)
         self.principals.put(token, found, until=claims.expires_at)
         return found
 
@@ -129,8 +149,8 @@ class Gate:
             raise TokenError(f"The token's account {account_id} does not exist.")
         self.accounts[account_id] = account
 
-    def _refuse_if_throttled(self, client: str) -> None:
-        if self.failures.blocked(client):
+    def _refuse_if_throttled(self, client: str, token: str) -> None:
+        if self.failures.blocked(client, token):
             raise RequestError(
                 Code.TOO_MANY_REQUESTS,
                 f"Too many unknown API keys or invalid tokens from {client}: retry after "

