@@ -306,7 +306,7 @@ async def test_a_refused_document_is_a_400_with_its_message(engine, servers, crm
 def test_bad_token_is_exit_2(servers, crm_file):
     done = substore_import(crm_file[0], servers["plain"], "--token", "sk_wrong")
     assert done.returncode == 2
-    assert "refused the token" in done.stderr
+    assert "refused the API key (401)" in done.stderr
 
 
 def test_unreachable_server_is_exit_2_after_retries(crm_file):

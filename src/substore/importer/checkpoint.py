@@ -25,6 +25,7 @@ class Checkpoint:
     done: bytearray = field(default_factory=bytearray)  # one byte a row: 1 = stored
     counts: dict[str, int] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)  # rejects / warnings file sizes
+    recorded: int = 0  # batches this run recorded
 
     @classmethod
     def start(cls, path: Path, identity: dict[str, Any], resume: bool) -> Checkpoint:
@@ -53,10 +54,16 @@ class Checkpoint:
             self.done.extend(bytes(last + 1 - len(self.done)))
         self.done[first : last + 1] = b"\x01" * (last + 1 - first)
 
+    @property
+    def empty(self) -> bool:
+        """No batch was recorded, by this run or one before it."""
+        return not self.done and not self.recorded
+
     def stored(self, number: int) -> bool:
         return number < len(self.done) and self.done[number] == 1
 
     def record(self, rows: list[int], counts: dict[str, int], offsets: dict[str, int]) -> None:
+        self.recorded += 1
         entry = {"rows": _ranges(rows), "counts": counts, "offsets": offsets}
         with self.path.open("a") as handle:
             handle.write(json.dumps(entry) + "\n")

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from substore import remote
 from substore.importer.checkpoint import Checkpoint, source_identity
 from substore.importer.mapping import Mapping, local_error
 from substore.importer.outputs import RowLog
@@ -78,8 +79,7 @@ class ImportJob:
 
     @property
     def endpoint(self) -> str:
-        url = self.url.rstrip("/")
-        return url if url.endswith("/graphql") else url + "/graphql"
+        return remote.endpoint(self.url)
 
 
 @dataclass
@@ -135,20 +135,43 @@ class Importer:
         identity = source_identity(
             self.source.path, mapping=self.mapping.fields, options=self.options
         )
-        checkpoint = Checkpoint.start(self.job.checkpoint_path, identity, self.job.resume)
-        self.totals.add(checkpoint.counts)
-        jsonl, offsets = self.jsonl, checkpoint.offsets
-        rejects = RowLog(self.job.rejects, "error", self.columns, jsonl, offsets.get("rejects", 0))
-        warned = RowLog(
-            self.job.warnings, "warning", self.columns, jsonl, offsets.get("warnings", 0)
-        )
-        try:
-            await self._run_lanes(checkpoint, rejects, warned)
-        finally:
-            rejects.close()
-            warned.close()
+        async with self._client() as http:
+            # A wrong URL or key fails here, before a checkpoint or an output exists.
+            await self._preflight(http)
+            checkpoint = Checkpoint.start(self.job.checkpoint_path, identity, self.job.resume)
+            self.totals.add(checkpoint.counts)
+            jsonl, offsets = self.jsonl, checkpoint.offsets
+            rejects = RowLog(
+                self.job.rejects, "error", self.columns, jsonl, offsets.get("rejects", 0)
+            )
+            warned = RowLog(
+                self.job.warnings, "warning", self.columns, jsonl, offsets.get("warnings", 0)
+            )
+            try:
+                await self._run_lanes(http, checkpoint, rejects, warned)
+            except FatalImportError as error:
+                if not error.resumable and checkpoint.empty:
+                    # Nothing was stored: leave nothing behind either.
+                    checkpoint.finish()
+                    rejects.discard()
+                    warned.discard()
+                raise
+            finally:
+                rejects.close()
+                warned.close()
         checkpoint.finish()
         return self.totals
+
+    async def _preflight(self, http: httpx.AsyncClient) -> None:
+        try:
+            _check_access(await self._post(http, json.dumps({"query": PREFLIGHT}).encode()))
+        except FatalImportError as error:
+            raise FatalImportError(str(error), resumable=False) from None  # nothing to resume
+
+    def _client(self) -> httpx.AsyncClient:
+        timeout = httpx.Timeout(120.0, connect=10.0)
+        headers = {"Authorization": f"Bearer {self.job.token}"}
+        return httpx.AsyncClient(timeout=timeout, headers=headers)
 
     def mapping_for(self, row: SourceRow) -> Mapping:
         """A CSV has one mapping; each JSON line names its own keys."""
@@ -161,18 +184,17 @@ class Importer:
             )
         return self._row_mappings[keys]
 
-    async def _run_lanes(self, checkpoint: Checkpoint, rejects: RowLog, warned: RowLog) -> None:
+    async def _run_lanes(
+        self, http: httpx.AsyncClient, checkpoint: Checkpoint, rejects: RowLog, warned: RowLog
+    ) -> None:
         lanes = [asyncio.Queue[Batch | None](maxsize=1) for _ in range(self.job.concurrency)]
-        timeout = httpx.Timeout(120.0, connect=10.0)
-        headers = {"Authorization": f"Bearer {self.job.token}"}
-        async with httpx.AsyncClient(timeout=timeout, headers=headers) as http:
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for queue in lanes:
-                        group.create_task(self._lane(http, queue, checkpoint, rejects, warned))
-                    group.create_task(self._produce(lanes, checkpoint))
-            except* (FatalImportError, ImportFileError) as failures:
-                raise failures.exceptions[0] from None
+        try:
+            async with asyncio.TaskGroup() as group:
+                for queue in lanes:
+                    group.create_task(self._lane(http, queue, checkpoint, rejects, warned))
+                group.create_task(self._produce(lanes, checkpoint))
+        except* (FatalImportError, ImportFileError) as failures:
+            raise failures.exceptions[0] from None
 
     async def _produce(self, lanes: list[asyncio.Queue], checkpoint: Checkpoint) -> None:
         """Read the file once, filling each lane's batch; rows stored before are skipped."""
@@ -237,7 +259,11 @@ class Importer:
         return counts
 
     async def _send(self, http: httpx.AsyncClient, inputs: list[dict]) -> dict[str, Any]:
-        response = await self._post(http, inputs)
+        body = {"query": MUTATION, "variables": {"rows": inputs, "options": self.options}}
+        # Not httpx's json=: it refuses NaN and cannot encode a lone surrogate, so one
+        # such row stopped the whole import. Escaped ASCII gets them to the server, which
+        # refuses that row alone and stores the others.
+        response = await self._post(http, json.dumps(body).encode())
         if response.status_code != 413:
             return _payload(response)
         if len(inputs) == 1:
@@ -248,19 +274,20 @@ class Importer:
         first, second = await self._send(http, inputs[:half]), await self._send(http, inputs[half:])
         return _joined(first, second, half)
 
-    async def _post(self, http: httpx.AsyncClient, inputs: list[dict]) -> httpx.Response:
-        body = {"query": MUTATION, "variables": {"rows": inputs, "options": self.options}}
-        # Not httpx's json=: it refuses NaN and cannot encode a lone surrogate, so one
-        # such row stopped the whole import. Escaped ASCII gets them to the server, which
-        # refuses that row alone and stores the others.
-        content = json.dumps(body).encode()
+    async def _post(self, http: httpx.AsyncClient, content: bytes) -> httpx.Response:
+        """POST with retries for what may pass; what cannot (see remote) ends the run."""
+        url = self.job.endpoint
         for attempt in range(self.job.max_retries + 1):
             wait: float | None = None
             try:
-                response = await http.post(self.job.endpoint, content=content, headers=_HEADERS)
+                response = await http.post(url, content=content, headers=_HEADERS)
             except httpx.TransportError as error:
-                problem = f"cannot reach {self.job.endpoint}: {error!r}"
+                if why := remote.unfixable(error, url):
+                    raise FatalImportError(self._redact(why), resumable=False) from None
+                problem = self._redact(f"cannot reach {url}: {error!r}")
             else:
+                if why := remote.refusal(response.status_code, url):
+                    raise FatalImportError(why, resumable=False)
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 problem = f"the server answered {response.status_code}"
@@ -269,6 +296,9 @@ class Importer:
                 backoff = self.job.backoff_seconds * 2**attempt * (0.5 + random.random())
                 await asyncio.sleep(wait if wait is not None else min(backoff, 30.0))
         raise FatalImportError(f"gave up after {self.job.max_retries + 1} tries: {problem}")
+
+    def _redact(self, text: str) -> str:
+        return remote.redact(text, self.job.token)
 
 
 # graphql-response+json first, so that a refused document is a 400 (the spec's advice
@@ -297,6 +327,23 @@ def _joined(first: dict, second: dict, offset: int) -> dict:
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after", "")
     return float(value) if value.replace(".", "", 1).isdigit() else None
+
+
+PREFLIGHT = "{ account { defaultRegion } }"
+
+
+def _check_access(response: httpx.Response) -> None:
+    """The preflight's answer: the URL is a GraphQL API that takes the key."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200 or not isinstance(body, dict) or not body.get("data"):
+        raise FatalImportError(
+            f"{response.url} is not a substore API that takes this key "
+            f"({response.status_code}): check --url and --token",
+            resumable=False,
+        )
 
 
 def _payload(response: httpx.Response) -> dict[str, Any]:

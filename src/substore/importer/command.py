@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
+from substore import remote
 from substore.errors import PhoneNumberError
 from substore.importer.client import (
     DEFAULT_CONCURRENCY,
@@ -73,8 +74,11 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _job(args: argparse.Namespace) -> ImportJob:
-    if not args.token:
-        raise ImportFileError("no API key: pass --token or set SUBSTORE_TOKEN")
+    try:
+        remote.check_token(args.token)
+        remote.endpoint(args.url)
+    except remote.UsageError as error:
+        raise ImportFileError(str(error)) from None
     if not 1 <= args.batch_size <= 1000 or args.concurrency < 1:
         raise ImportFileError("--batch-size must be 1..1000 and --concurrency at least 1")
     if args.default_region:
@@ -135,7 +139,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _failed(console: Console, message: str, *, resumable: bool) -> int:
-    console.print(f"substore import: error: {message}", style="red", highlight=False)
+    # soft_wrap: one line whatever the terminal's width (scripts grep it).
+    console.print(
+        f"substore import: error: {message}", style="red", highlight=False, soft_wrap=True
+    )
     if resumable:
         console.print("Run again with --resume to continue where it stopped.", highlight=False)
     return 2

@@ -29,6 +29,7 @@ class RowLog:
         if path is None:
             return
         fresh = keep_bytes == 0 or not path.exists()
+        self._fresh = fresh
         # surrogateescape: a row that was not valid in its encoding is written back as it was.
         self._handle = path.open(
             "w" if fresh else "a+", newline="", encoding="utf-8", errors="surrogateescape"
@@ -60,6 +61,12 @@ class RowLog:
             return 0
         self._handle.flush()
         return self._handle.tell()
+
+    def discard(self) -> None:
+        """Remove the file if this run made it (a run that stored nothing)."""
+        self.close()
+        if self.path is not None and self._fresh:
+            self.path.unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._handle is not None:
