@@ -25,20 +25,16 @@ from substore.importer.checkpoint import Checkpoint, source_identity
 from substore.importer.mapping import Mapping, local_error
 from substore.importer.outputs import RowLog
 from substore.importer.source import ImportFileError, Source, SourceRow
-from substore.importer.transport import FatalImportError, check_access, payload, post
-
-# Only failed and warned rows come back in full: the counts say the rest, and completing
-# 1000 result objects costs the server more than the rows' normalisation.
-MUTATION = """mutation Import($rows: [SubscriberInput!]!, $options: ImportOptions) {
-  importSubscribers(input: $rows, options: $options) {
-    createdCount updatedCount mergedCount failedCount keptOptedOutCount
-    userErrors { code field message }
-    results(status: [FAILED], withWarnings: true) {
-      index userErrors { code field message reason } warnings { code field message reason } }
-  }
-}"""
-SERVER_COUNTS = ("created", "updated", "merged", "failed", "keptOptedOut")
-
+from substore.importer.transport import (
+    MUTATION,
+    SERVER_COUNTS,
+    FatalImportError,
+    check_access,
+    failed_result,
+    joined,
+    payload,
+    post,
+)
 
 # Batches in flight: with 2 a server's stages (coercion, normalising, the upsert) left
 # its cores a quarter idle; 4 gave 15% more rows/s (bench/import.py), 6 little more.
@@ -285,24 +281,14 @@ class Importer:
         if len(inputs) == 1:
             error = local_error("", "the row is larger than the server takes in one request")
             error["code"] = "PAYLOAD_TOO_LARGE"
-            return {**_EMPTY, "failedCount": 1, "results": [_failed(0, error)]}
+            return {**_EMPTY, "failedCount": 1, "results": [failed_result(0, error)]}
         half = len(inputs) // 2  # too large for one request: each half on its own
         first, second = await self._send(http, inputs[:half]), await self._send(http, inputs[half:])
-        return _joined(first, second, half)
+        return joined(first, second, half)
 
 
 def _lane_of(key: str, lanes: int) -> int:
     return zlib.crc32(key.encode()) % lanes
-
-
-def _failed(index: int, error: dict) -> dict:
-    return {"index": index, "userErrors": [error], "warnings": []}
-
-
-def _joined(first: dict, second: dict, offset: int) -> dict:
-    counts = {f"{n}Count": first[f"{n}Count"] + second[f"{n}Count"] for n in SERVER_COUNTS}
-    moved = [{**r, "index": r["index"] + offset} for r in second["results"]]
-    return {**counts, "userErrors": [], "results": first["results"] + moved}
 
 
 async def run_import(job: ImportJob, on_progress: Progress | None = None) -> Totals:
