@@ -25,7 +25,7 @@ import time
 from lookup import LOOKUP, PAGE, fill
 from pg import database_url
 from substore.config import Settings
-from substore.importer.client import MUTATION
+from substore.importer.transport import MUTATION
 from substore.web.app import create_app
 
 

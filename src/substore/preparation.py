@@ -86,7 +86,14 @@ def prepare(
         data.number, data.e164_number, default_region=region, strict_country_code=strict
     )
     profile, dropped = _valid_profile(data.profile, drop_invalid)
-    return SubscriberWrite(key=key_columns(key), profile=profile), [*key.warnings, *dropped]
+    warnings = [*key.warnings, *dropped]
+    if _asked_subscribed(data.profile) and profile.get("status") == "UNSUBSCRIBED":
+        warnings.append(opted_out(key.e164_number))  # its own unsubscribedAt says so
+    return SubscriberWrite(key=key_columns(key), profile=profile), warnings
+
+
+def _asked_subscribed(profile: dict[str, Any]) -> bool:
+    return "status" in profile and profile["status"] in (None, "SUBSCRIBED")
 
 
 def _valid_profile(
@@ -146,17 +153,40 @@ def validate_profile(profile: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_consent(clean: dict[str, Any]) -> None:
-    """consentedAt is evidence: never in the future, never cleared (null is "not given")."""
-    if "consent_source" in clean:
-        clean["consent_source"] = _text(clean["consent_source"], "consent_source")
-        if clean["consent_source"] and len(clean["consent_source"]) > MAX_SOURCE_LENGTH:
-            raise _too_long("consent_source", MAX_SOURCE_LENGTH)
-    if clean.get("consented_at") is None:
-        clean.pop("consented_at", None)
+    """consentedAt and unsubscribedAt are evidence: never in the future, never cleared
+    (null is "not given")."""
+    for source in ("consent_source", "unsubscribe_source"):
+        if source in clean:
+            clean[source] = _text(clean[source], source)
+            if clean[source] and len(clean[source]) > MAX_SOURCE_LENGTH:
+                raise _too_long(source, MAX_SOURCE_LENGTH)
+    if clean.get("unsubscribe_source") is None:
+        clean.pop("unsubscribe_source", None)  # only beside its time: see _opt_out_evidence
+    for moment, advice in _EVIDENCE.items():
+        if clean.get(moment) is None:
+            clean.pop(moment, None)
+        else:
+            clean[moment] = not_in_future(clean[moment], _camel(moment), advice)
+    _opt_out_evidence(clean)
+
+
+_EVIDENCE = {
+    "consented_at": "give the time consent was given",
+    "unsubscribed_at": "give the time the person opted out",
+}
+
+
+def _opt_out_evidence(clean: dict[str, Any]) -> None:
+    """An opt-out's own time is the opt-out: the subscriber is UNSUBSCRIBED unless the row
+    shows consent given after it (a resubscribed subscriber, as an export writes one).
+    Opt-outs stick, so SUBSCRIBED beside an unanswered opt-out becomes UNSUBSCRIBED
+    (prepare warns OPTED_OUT)."""
+    opted_out_at = clean.get("unsubscribed_at")
+    if opted_out_at is None:
         return
-    clean["consented_at"] = not_in_future(
-        clean["consented_at"], "consentedAt", "give the time consent was given"
-    )
+    consented_at = clean.get("consented_at")
+    if consented_at is None or consented_at <= opted_out_at:
+        clean["status"] = "UNSUBSCRIBED"
 
 
 @overload

@@ -25,8 +25,10 @@ HUBSPOT = FIXTURES / "hubspot_semicolons.csv"
 
 
 def rows_of(path: Path) -> dict[str, dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return {row["row_number"]: row for row in csv.DictReader(handle)}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        delimiter = ";" if ";" in handle.readline() else ","
+        handle.seek(0)
+        return {row["row_number"]: row for row in csv.DictReader(handle, delimiter=delimiter)}
 
 
 async def test_a_crm_export_stores_the_right_keys_and_explains_the_rest(engine, servers, tmp_path):
@@ -46,6 +48,9 @@ async def test_a_crm_export_stores_the_right_keys_and_explains_the_rest(engine, 
         "+390212345678": ("02 1234 5678", "Italo"),
     }
     refused = rows_of(rejects)
+    # Written as the input was (a BOM, semicolons), in row order.
+    assert rejects.read_bytes().startswith(b"\xef\xbb\xbfMobile Phone;First Name;")
+    assert list(refused) == sorted(refused, key=int)
     assert {n: (r["error_code"], r["error_column"]) for n, r in refused.items()} == {
         "5": ("INVALID_PHONENUMBER_FORMAT", "Mobile Phone"),  # rounded by the spreadsheet
         "6": ("INVALID_EMAIL_FORMAT", "E-mail"),

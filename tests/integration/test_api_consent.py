@@ -115,11 +115,44 @@ async def test_unsubscribing_always_works_and_is_recorded(api):
     assert (event["action"], event["source"]) == ("UNSUBSCRIBED", "api")
 
 
+async def test_an_opt_outs_own_time_is_kept_and_never_moves_back(api):
+    now = datetime.now(UTC)
+    early, late = iso(now - timedelta(days=9)), iso(now - timedelta(days=2))
+    given = {"status": "UNSUBSCRIBED", "unsubscribedAt": late, "unsubscribeSource": "email"}
+    made = (await create(api, **given))["subscriber"]
+    assert (made["status"], made["unsubscribedAt"]) == ("UNSUBSCRIBED", late)
+    assert made["unsubscribeSource"] == "email"
+    # An older opt-out on file elsewhere does not date this one back...
+    again = (await create(api, status="UNSUBSCRIBED", unsubscribedAt=early))["subscriber"]
+    assert (again["unsubscribedAt"], again["unsubscribeSource"]) == (late, "email")
+    # ...and consent older than it, beside SUBSCRIBED, does not undo it.
+    stale = await create(api, status="SUBSCRIBED", consentedAt=early)
+    assert stale["subscriber"]["status"] == "UNSUBSCRIBED"
+    assert [w["reason"] for w in stale["warnings"]] == ["OPTED_OUT"]
+
+
+async def test_a_subscribed_row_with_its_own_unanswered_opt_out_is_unsubscribed(api):
+    stop = iso(datetime.now(UTC) - timedelta(days=3))
+    made = await create(api, status="SUBSCRIBED", unsubscribedAt=stop)
+    assert (made["subscriber"]["status"], made["subscriber"]["unsubscribedAt"]) == (
+        "UNSUBSCRIBED",
+        stop,
+    )
+    assert made["subscriber"]["unsubscribeSource"] == "api"
+    assert [w["reason"] for w in made["warnings"]] == ["OPTED_OUT"]
+
+
 @pytest.mark.parametrize(
     ("fields", "code", "field"),
     [
         ({"consentedAt": "2999-01-01T00:00:00Z"}, "PARAMETER_INVALID", ["input", "consentedAt"]),
         ({"consentSource": "x" * 201}, "PARAMETER_TOO_LONG", ["input", "consentSource"]),
+        (
+            {"unsubscribedAt": "2999-01-01T00:00:00Z"},
+            "PARAMETER_INVALID",
+            ["input", "unsubscribedAt"],
+        ),
+        ({"unsubscribeSource": "x" * 201}, "PARAMETER_TOO_LONG", ["input", "unsubscribeSource"]),
     ],
 )
 async def test_bad_consent_evidence_is_refused_and_nothing_stored(api, fields, code, field):

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from substore import remote
 from substore.exporter import client
 
 
@@ -39,15 +40,15 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 def _export(args: argparse.Namespace) -> int:
     fmt = args.format or ("jsonl" if args.file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
     try:
-        if not args.token:
-            raise client.ExportError("no API key: pass --token or set SUBSTORE_TOKEN")
+        remote.check_token(args.token)
+        remote.endpoint(args.url)
         job = client.ExportJob(
             args.file, args.url, args.token, fmt, client.parse_filters(args.filter),
             args.updated_after,
         )  # fmt: skip
         started = time.perf_counter()
         count = _with_progress(job)
-    except client.ExportError as error:
+    except (client.ExportError, remote.UsageError) as error:
         print(f"substore export: error: {error}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - started

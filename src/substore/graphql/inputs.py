@@ -39,6 +39,15 @@ class SubscriberInput:
     consent_source: str | None = strawberry.field(
         default=UNSET, description='Where consent was given, e.g. "web-form" (200 characters).'
     )
+    unsubscribed_at: datetime | None = strawberry.field(
+        default=UNSET,
+        description="When the person opted out (evidence, as from an export: never in the "
+        "future). The subscriber is UNSUBSCRIBED unless consentedAt is later; an opt-out "
+        "already on file only moves forward.",
+    )
+    unsubscribe_source: str | None = strawberry.field(
+        default=UNSET, description='How they opted out, e.g. "keyword:STOP" (200 characters).'
+    )
     default_region: str | None = strawberry.field(
         default=UNSET,
         description="This row's country, for a number written without a country code: an "
@@ -72,6 +81,8 @@ PYTHON_NAMES = {
     "status": "status",
     "consentedAt": "consented_at",
     "consentSource": "consent_source",
+    "unsubscribedAt": "unsubscribed_at",
+    "unsubscribeSource": "unsubscribe_source",
     "defaultRegion": "default_region",
 }
 

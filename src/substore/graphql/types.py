@@ -109,6 +109,10 @@ class Subscriber(Node):
     region_code: str | None
     number_type: NumberType
     country_code_source: CountryCodeSource
+    default_region: str | None = strawberry.field(
+        description="The country a number without a country code was read in (the row's, "
+        "the import's or the account's): with rawNumber it says how the key was made."
+    )
     first_name: str | None
     last_name: str | None
     email: str | None
@@ -152,6 +156,7 @@ class Subscriber(Node):
             region_code=row.region_code,
             number_type=_NUMBER_TYPES[row.number_type],
             country_code_source=_SOURCES[row.country_code_source],
+            default_region=row.default_region,
             first_name=row.first_name,
             last_name=row.last_name,
             email=row.email,

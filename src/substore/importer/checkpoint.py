@@ -25,22 +25,37 @@ class Checkpoint:
     done: bytearray = field(default_factory=bytearray)  # one byte a row: 1 = stored
     counts: dict[str, int] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)  # rejects / warnings file sizes
+    recorded: int = 0  # batches this run recorded
+    outputs: dict[str, str | None] = field(default_factory=dict)  # rejects, warnings paths
 
     @classmethod
-    def start(cls, path: Path, identity: dict[str, Any], resume: bool) -> Checkpoint:
-        checkpoint = cls(path, identity)
+    def start(
+        cls, path: Path, identity: dict[str, Any], resume: bool, outputs: dict[str, str | None]
+    ) -> Checkpoint:
+        """A new checkpoint, or (`resume`) the one at `path` with the outputs it recorded:
+        `outputs` holds the ones given now (None: not given, so the recorded one)."""
+        checkpoint = cls(path, identity, outputs=dict(outputs))
         if resume and path.exists():
-            checkpoint._load()
+            checkpoint._load(outputs)
         else:
-            path.write_text(json.dumps({"source": identity}) + "\n")
+            header = {"source": identity, "outputs": outputs}
+            path.write_text(json.dumps(header) + "\n")
         return checkpoint
 
-    def _load(self) -> None:
+    def _load(self, given: dict[str, str | None]) -> None:
         lines = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
         if not lines or lines[0].get("source") != self.identity:
             raise ImportFileError(
                 f"{self.path} belongs to another file or other options; delete it to start over"
             )
+        recorded = lines[0].get("outputs", {})
+        for name, path in recorded.items():
+            if given.get(name) not in (None, path):
+                raise ImportFileError(
+                    f"the import being resumed writes its {name} to {path}: "
+                    f"run it again with --{name} {path}, or without --{name}"
+                )
+            self.outputs[name] = path
         for entry in lines[1:]:
             for first, last in entry["rows"]:
                 self._mark(first, last)
@@ -53,10 +68,16 @@ class Checkpoint:
             self.done.extend(bytes(last + 1 - len(self.done)))
         self.done[first : last + 1] = b"\x01" * (last + 1 - first)
 
+    @property
+    def empty(self) -> bool:
+        """No batch was recorded, by this run or one before it."""
+        return not self.done and not self.recorded
+
     def stored(self, number: int) -> bool:
         return number < len(self.done) and self.done[number] == 1
 
     def record(self, rows: list[int], counts: dict[str, int], offsets: dict[str, int]) -> None:
+        self.recorded += 1
         entry = {"rows": _ranges(rows), "counts": counts, "offsets": offsets}
         with self.path.open("a") as handle:
             handle.write(json.dumps(entry) + "\n")

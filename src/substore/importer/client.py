@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,32 +19,22 @@ from typing import Any
 
 import httpx
 
+from substore import remote
+from substore.importer import transport
 from substore.importer.checkpoint import Checkpoint, source_identity
 from substore.importer.mapping import Mapping, local_error
 from substore.importer.outputs import RowLog
 from substore.importer.source import ImportFileError, Source, SourceRow
-
-# Only failed and warned rows come back in full: the counts say the rest, and completing
-# 1000 result objects costs the server more than the rows' normalisation.
-MUTATION = """mutation Import($rows: [SubscriberInput!]!, $options: ImportOptions) {
-  importSubscribers(input: $rows, options: $options) {
-    createdCount updatedCount mergedCount failedCount keptOptedOutCount
-    userErrors { code field message }
-    results(status: [FAILED], withWarnings: true) {
-      index userErrors { code field message reason } warnings { code field message reason } }
-  }
-}"""
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-SERVER_COUNTS = ("created", "updated", "merged", "failed", "keptOptedOut")
-
-
-class FatalImportError(Exception):
-    """The import cannot go on: a refused token or batch, or the retries ran out."""
-
-    def __init__(self, message: str, *, resumable: bool = True) -> None:
-        super().__init__(message)
-        self.resumable = resumable  # whether `--resume` can help
-
+from substore.importer.transport import (
+    MUTATION,
+    SERVER_COUNTS,
+    FatalImportError,
+    check_access,
+    failed_result,
+    joined,
+    payload,
+    post,
+)
 
 # Batches in flight: with 2 a server's stages (coercion, normalising, the upsert) left
 # its cores a quarter idle; 4 gave 15% more rows/s (bench/import.py), 6 little more.
@@ -76,10 +65,14 @@ class ImportJob:
         path = self.source.path
         return self.checkpoint or path.with_name(path.name + ".checkpoint")
 
+    def default_output(self, name: str) -> Path:
+        """NAME.rejects.csv (or .warnings) beside the input, in the input's format."""
+        path = self.source.path
+        return path.with_name(f"{path.stem}.{name}{path.suffix}")
+
     @property
     def endpoint(self) -> str:
-        url = self.url.rstrip("/")
-        return url if url.endswith("/graphql") else url + "/graphql"
+        return remote.endpoint(self.url)
 
 
 @dataclass
@@ -119,6 +112,7 @@ class Importer:
         self.job, self.source = job, job.source
         self.on_progress = on_progress or (lambda rows, totals, read: None)
         self.totals = Totals()
+        self.outputs: dict[str, Path] = {}  # rejects / warnings files, once they are known
         self.columns = self.source.columns()
         self.jsonl = self.source.jsonl  # asked for every row: the path's suffix, once
         self.mapping = Mapping.build(self.columns, job.mapping, strict_columns=not self.jsonl)
@@ -135,20 +129,61 @@ class Importer:
         identity = source_identity(
             self.source.path, mapping=self.mapping.fields, options=self.options
         )
-        checkpoint = Checkpoint.start(self.job.checkpoint_path, identity, self.job.resume)
-        self.totals.add(checkpoint.counts)
-        jsonl, offsets = self.jsonl, checkpoint.offsets
-        rejects = RowLog(self.job.rejects, "error", self.columns, jsonl, offsets.get("rejects", 0))
-        warned = RowLog(
-            self.job.warnings, "warning", self.columns, jsonl, offsets.get("warnings", 0)
-        )
-        try:
-            await self._run_lanes(checkpoint, rejects, warned)
-        finally:
-            rejects.close()
-            warned.close()
+        async with self._client() as http:
+            # A wrong URL or key fails here, before a checkpoint or an output exists.
+            await self._preflight(http)
+            checkpoint = Checkpoint.start(
+                self.job.checkpoint_path, identity, self.job.resume, self._outputs_given()
+            )
+            self.outputs = {k: Path(v) for k, v in checkpoint.outputs.items() if v}
+            self.totals.add(checkpoint.counts)
+            rejects, warned = self._log("rejects", checkpoint), self._log("warnings", checkpoint)
+            try:
+                await self._run_lanes(http, checkpoint, rejects, warned)
+            except FatalImportError as error:
+                if not error.resumable and checkpoint.empty:
+                    # Nothing was stored: leave nothing behind either.
+                    checkpoint.finish()
+                    rejects.discard()
+                    warned.discard()
+                raise
+            finally:
+                rejects.close()
+                warned.close()
+        for name, log in (("rejects", rejects), ("warnings", warned)):
+            if not log.finish(keep_empty=getattr(self.job, name) is not None):
+                self.outputs.pop(name, None)
         checkpoint.finish()
         return self.totals
+
+    def _outputs_given(self) -> dict[str, str | None]:
+        """The outputs to record: the ones named, else (a new run) the defaults beside
+        the input; None on a resume without them: the checkpoint's are used."""
+        out: dict[str, str | None] = {}
+        for name in ("rejects", "warnings"):
+            given = getattr(self.job, name)
+            chosen = given or (None if self.job.resume else self.job.default_output(name))
+            out[name] = str(chosen.resolve()) if chosen is not None else None
+        return out
+
+    def _log(self, name: str, checkpoint: Checkpoint) -> RowLog:
+        kind = "error" if name == "rejects" else "warning"
+        keep = checkpoint.offsets.get(name, 0)
+        layout = self.source.layout()
+        return RowLog(self.outputs.get(name), kind, self.columns, self.jsonl, keep, layout)
+
+    async def _preflight(self, http: httpx.AsyncClient) -> None:
+        try:
+            check_access(
+                await post(http, self.job, json.dumps({"query": transport.PREFLIGHT}).encode())
+            )
+        except FatalImportError as error:
+            raise FatalImportError(str(error), resumable=False) from None  # nothing to resume
+
+    def _client(self) -> httpx.AsyncClient:
+        timeout = httpx.Timeout(120.0, connect=10.0)
+        headers = {"Authorization": f"Bearer {self.job.token}"}
+        return httpx.AsyncClient(timeout=timeout, headers=headers)
 
     def mapping_for(self, row: SourceRow) -> Mapping:
         """A CSV has one mapping; each JSON line names its own keys."""
@@ -161,18 +196,17 @@ class Importer:
             )
         return self._row_mappings[keys]
 
-    async def _run_lanes(self, checkpoint: Checkpoint, rejects: RowLog, warned: RowLog) -> None:
+    async def _run_lanes(
+        self, http: httpx.AsyncClient, checkpoint: Checkpoint, rejects: RowLog, warned: RowLog
+    ) -> None:
         lanes = [asyncio.Queue[Batch | None](maxsize=1) for _ in range(self.job.concurrency)]
-        timeout = httpx.Timeout(120.0, connect=10.0)
-        headers = {"Authorization": f"Bearer {self.job.token}"}
-        async with httpx.AsyncClient(timeout=timeout, headers=headers) as http:
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for queue in lanes:
-                        group.create_task(self._lane(http, queue, checkpoint, rejects, warned))
-                    group.create_task(self._produce(lanes, checkpoint))
-            except* (FatalImportError, ImportFileError) as failures:
-                raise failures.exceptions[0] from None
+        try:
+            async with asyncio.TaskGroup() as group:
+                for queue in lanes:
+                    group.create_task(self._lane(http, queue, checkpoint, rejects, warned))
+                group.create_task(self._produce(lanes, checkpoint))
+        except* (FatalImportError, ImportFileError) as failures:
+            raise failures.exceptions[0] from None
 
     async def _produce(self, lanes: list[asyncio.Queue], checkpoint: Checkpoint) -> None:
         """Read the file once, filling each lane's batch; rows stored before are skipped."""
@@ -237,92 +271,24 @@ class Importer:
         return counts
 
     async def _send(self, http: httpx.AsyncClient, inputs: list[dict]) -> dict[str, Any]:
-        response = await self._post(http, inputs)
-        if response.status_code != 413:
-            return _payload(response)
-        if len(inputs) == 1:
-            error = local_error("", "the row is larger than the server takes in one request")
-            error["code"] = "PAYLOAD_TOO_LARGE"
-            return {**_EMPTY, "failedCount": 1, "results": [_failed(0, error)]}
-        half = len(inputs) // 2  # too large for one request: each half on its own
-        first, second = await self._send(http, inputs[:half]), await self._send(http, inputs[half:])
-        return _joined(first, second, half)
-
-    async def _post(self, http: httpx.AsyncClient, inputs: list[dict]) -> httpx.Response:
         body = {"query": MUTATION, "variables": {"rows": inputs, "options": self.options}}
         # Not httpx's json=: it refuses NaN and cannot encode a lone surrogate, so one
         # such row stopped the whole import. Escaped ASCII gets them to the server, which
         # refuses that row alone and stores the others.
-        content = json.dumps(body).encode()
-        for attempt in range(self.job.max_retries + 1):
-            wait: float | None = None
-            try:
-                response = await http.post(self.job.endpoint, content=content, headers=_HEADERS)
-            except httpx.TransportError as error:
-                problem = f"cannot reach {self.job.endpoint}: {error!r}"
-            else:
-                if response.status_code not in RETRY_STATUSES:
-                    return response
-                problem = f"the server answered {response.status_code}"
-                wait = _retry_after(response)
-            if attempt < self.job.max_retries:
-                backoff = self.job.backoff_seconds * 2**attempt * (0.5 + random.random())
-                await asyncio.sleep(wait if wait is not None else min(backoff, 30.0))
-        raise FatalImportError(f"gave up after {self.job.max_retries + 1} tries: {problem}")
-
-
-# graphql-response+json first, so that a refused document is a 400 (the spec's advice
-# to clients, with application/json for a server that predates it). Either way _payload
-# reads the body: a 200 with errors is a refusal too.
-_HEADERS = {
-    "Content-Type": "application/json",
-    "Accept": "application/graphql-response+json, application/json;q=0.9",
-}
+        response = await post(http, self.job, json.dumps(body).encode())
+        if response.status_code != 413:
+            return payload(response)
+        if len(inputs) == 1:
+            error = local_error("", "the row is larger than the server takes in one request")
+            error["code"] = "PAYLOAD_TOO_LARGE"
+            return {**_EMPTY, "failedCount": 1, "results": [failed_result(0, error)]}
+        half = len(inputs) // 2  # too large for one request: each half on its own
+        first, second = await self._send(http, inputs[:half]), await self._send(http, inputs[half:])
+        return joined(first, second, half)
 
 
 def _lane_of(key: str, lanes: int) -> int:
     return zlib.crc32(key.encode()) % lanes
-
-
-def _failed(index: int, error: dict) -> dict:
-    return {"index": index, "userErrors": [error], "warnings": []}
-
-
-def _joined(first: dict, second: dict, offset: int) -> dict:
-    counts = {f"{n}Count": first[f"{n}Count"] + second[f"{n}Count"] for n in SERVER_COUNTS}
-    moved = [{**r, "index": r["index"] + offset} for r in second["results"]]
-    return {**counts, "userErrors": [], "results": first["results"] + moved}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    return float(value) if value.replace(".", "", 1).isdigit() else None
-
-
-def _payload(response: httpx.Response) -> dict[str, Any]:
-    """The importSubscribers payload of a 200 answer without errors (in either GraphQL
-    media type); anything else ends the import."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    errors = body.get("errors") or []
-    if response.status_code in (401, 403):
-        raise FatalImportError(
-            f"the server refused the token ({response.status_code}): "
-            f"{errors[0]['message'] if errors else response.text[:200]}",
-            resumable=False,
-        )
-    if response.status_code != 200 or errors or not body.get("data"):
-        message = errors[0]["message"] if errors else response.text[:200]
-        raise FatalImportError(f"the server refused a batch ({response.status_code}): {message}")
-    payload = body["data"]["importSubscribers"]
-    if payload["userErrors"]:
-        error = payload["userErrors"][0]
-        raise FatalImportError(
-            f"the server refused the batch: {error['code']}: {error['message']}", resumable=False
-        )
-    return payload
 
 
 async def run_import(job: ImportJob, on_progress: Progress | None = None) -> Totals:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
+from substore import remote
 from substore.errors import PhoneNumberError
 from substore.importer.client import (
     DEFAULT_CONCURRENCY,
@@ -32,7 +34,8 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         "import",
         help="import subscribers from a CSV (with a header row) or JSON-lines file",
         description="Exit code 0: every row stored; 1: some rows were rejected (see --rejects); "
-        "2: the import could not start or go on; 130: interrupted (--resume continues).",
+        "2: the import could not start or go on; 130: interrupted (the same command with "
+        "--resume continues).",
     )
     cmd.add_argument("file", type=Path)
     cmd.add_argument("--url", default="http://127.0.0.1:8000/graphql")
@@ -64,8 +67,12 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument(
         "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="parallel requests (lanes)"
     )
-    cmd.add_argument("--rejects", type=Path, help="write refused rows here, with the reason")
-    cmd.add_argument("--warnings", type=Path, help="write rows stored with a warning here")
+    cmd.add_argument(
+        "--rejects", type=Path, help="refused rows, with the reason (default: FILE.rejects.csv)"
+    )
+    cmd.add_argument(
+        "--warnings", type=Path, help="rows stored with a warning (default: FILE.warnings.csv)"
+    )
     cmd.add_argument("--resume", action="store_true", help="skip rows an earlier run stored")
     cmd.add_argument("--checkpoint", type=Path, help="default: FILE.checkpoint")
     cmd.add_argument("--max-retries", type=int, default=8)
@@ -73,8 +80,11 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _job(args: argparse.Namespace) -> ImportJob:
-    if not args.token:
-        raise ImportFileError("no API key: pass --token or set SUBSTORE_TOKEN")
+    try:
+        remote.check_token(args.token)
+        remote.endpoint(args.url)
+    except remote.UsageError as error:
+        raise ImportFileError(str(error)) from None
     if not 1 <= args.batch_size <= 1000 or args.concurrency < 1:
         raise ImportFileError("--batch-size must be 1..1000 and --concurrency at least 1")
     if args.default_region:
@@ -128,31 +138,41 @@ def run(args: argparse.Namespace) -> int:
         return _failed(console, str(error), resumable=error.resumable)
     except KeyboardInterrupt:
         done = importer.totals.rows if importer else 0
-        print(f"interrupted after {done:,} rows; --resume continues", file=sys.stderr)
+        print(f"interrupted after {done:,} rows; to continue: {_again()}", file=sys.stderr)
         return INTERRUPTED
-    print(_summary(importer.job, totals, time.perf_counter() - started))
+    print(_summary(importer, totals, time.perf_counter() - started))
     return totals.exit_code
 
 
+def _again() -> str:
+    """The command as it was run, with --resume: the checkpoint holds the outputs."""
+    args = sys.argv[1:]
+    return shlex.join(["substore", *args, *([] if "--resume" in args else ["--resume"])])
+
+
 def _failed(console: Console, message: str, *, resumable: bool) -> int:
-    console.print(f"substore import: error: {message}", style="red", highlight=False)
+    # soft_wrap: one line whatever the terminal's width (scripts grep it).
+    console.print(
+        f"substore import: error: {message}", style="red", highlight=False, soft_wrap=True
+    )
     if resumable:
-        console.print("Run again with --resume to continue where it stopped.", highlight=False)
+        console.print(f"To continue where it stopped: {_again()}", highlight=False, soft_wrap=True)
     return 2
 
 
-def _summary(job: ImportJob, totals: Totals, seconds: float) -> str:
+def _summary(importer: Importer, totals: Totals, seconds: float) -> str:
+    job, outputs = importer.job, importer.outputs
     rate = totals.rows / seconds if seconds else 0
     parts = [
         f"{totals.rows:,} rows in {seconds:.1f}s ({rate:,.0f} rows/s): "
         f"{totals.created:,} created, {totals.updated:,} updated, {totals.merged:,} merged, "
         f"{totals.failed:,} rejected"
-        + (f" (see {job.rejects})" if totals.failed and job.rejects else "")
+        + (f" (see {outputs['rejects']})" if totals.failed and "rejects" in outputs else "")
     ]
     if totals.warned:
         parts.append(
             f"{totals.warned:,} stored with a warning"
-            + (f" (see {job.warnings})" if job.warnings else "")
+            + (f" (see {outputs['warnings']})" if "warnings" in outputs else "")
         )
     if totals.keptOptedOut:
         parts.append(

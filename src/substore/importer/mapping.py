@@ -29,6 +29,8 @@ SYNONYMS = {
     "status": ("status", "subscriptionstatus", "smsstatus"),
     "consentedAt": ("consentedat", "consentdate", "consenttime", "optindate", "optedinat"),
     "consentSource": ("consentsource", "optinsource"),
+    "unsubscribedAt": ("unsubscribedat", "optoutdate", "optedoutat", "unsubscribedate"),
+    "unsubscribeSource": ("unsubscribesource", "optoutsource"),
     "defaultRegion": ("country", "countrycode", "countryname", "region", "defaultregion"),
     "attributes": ("attributes",),  # a JSON object, as `substore export` writes it
 }  # fmt: skip
@@ -119,10 +121,12 @@ class Mapping:
 
 def _by_header(columns: list[str]) -> dict[str, str]:
     keys = {header_key(c): c for c in reversed(columns)}  # the first of equal headers wins
-    found: dict[str, str] = {}
+    # A header that is a field's own name wins over synonyms: an export's "countryCode"
+    # (a number) must not be read as the region beside its "defaultRegion".
+    found: dict[str, str] = {c: c for c in columns if c in SYNONYMS}
     for name, synonyms in SYNONYMS.items():
         column = next((keys[s] for s in synonyms if s in keys), None)
-        if column is not None and column not in found.values():
+        if name not in found and column is not None and column not in found.values():
             found[name] = column
     return found
 
@@ -135,9 +139,10 @@ def _checked(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict | None]:
             return None, local_error(
                 "status", f"status {data['status']!r} is not SUBSCRIBED or UNSUBSCRIBED"
             )
-    if "consentedAt" in data and not _is_time(data["consentedAt"]):
-        message = f"consentedAt {data['consentedAt']!r} is not a time like 2026-05-01T14:30:00Z"
-        return None, local_error("consentedAt", message)
+    for name in ("consentedAt", "unsubscribedAt"):
+        if name in data and not _is_time(data[name]):
+            message = f"{name} {data[name]!r} is not a time like 2026-05-01T14:30:00Z"
+            return None, local_error(name, message)
     return data, None
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from substore.importer.outputs import Layout
 from substore.text import MAX_JSON_DEPTH, nested_deeper
 
 DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
@@ -100,6 +101,15 @@ class Source:
                 yield SourceRow(number, values)
             else:
                 yield SourceRow(number, {"line": line.rstrip("\r\n")}, problem)
+
+    def layout(self) -> Layout:
+        """How the file was written (delimiter, encoding, BOM): the rejects copy it."""
+        with self.path.open("rb") as raw:
+            bom = raw.read(3) == codecs.BOM_UTF8
+        utf8 = codecs.lookup(self.encoding).name in ("utf-8", "utf-8-sig")
+        encoding = ("utf-8-sig" if bom else "utf-8") if utf8 else self.encoding
+        delimiter = "," if self.jsonl else self.dialect().delimiter
+        return Layout(delimiter, encoding)
 
     def dialect(self) -> Any:
         """The CSV dialect: the delimiter given, else the one the header row uses most.

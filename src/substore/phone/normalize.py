@@ -162,21 +162,39 @@ def _from_e164(
     parsed = _parse(text, None, field_name="e164Number")
     raw = text if number is None else _raw(number)
     result = _accept(parsed, raw, region, CountryCodeSource.PLUS_SIGN, "e164Number")
-    warning = None if number is None else _mismatch(number, result.e164_number, region, strict)
-    if warning is None:
+    if number is None:
         return result
-    return result._replace(warnings=(warning,))
+    reading, detail = _agreeing(number, result, region, strict)
+    if reading is not None:
+        return reading
+    return result._replace(warnings=(_mismatch(number, result.e164_number, detail),))
 
 
-def _mismatch(number: object, e164: str, region: str | None, strict: bool) -> UserError | None:
-    try:
-        other = _from_number(number, region, strict).e164_number
-    except PhoneNumberError as error:
-        other, detail = None, f"could not be read ({error.reason})"
-    else:
-        detail = f"reads as {other}"
-    if other == e164:
-        return None
+def _agreeing(
+    number: object, key: NormalizedNumber, region: str | None, strict: bool
+) -> tuple[NormalizedNumber | None, str]:
+    """The number's own reading where it is the same key as e164Number (else why not).
+
+    Read in `region`, else in the e164Number's own country: a national number written
+    for that country ("07911 123456" beside +447911123456) is that key, not a mismatch,
+    whatever region the importing account has. The agreeing reading says how the key was
+    made (rawNumber, countryCodeSource, defaultRegion), as an export carries it; its
+    warnings (a spreadsheet's ".0", an inferred country code) are dropped: e164Number
+    confirms the reading, so nothing was guessed."""
+    detail = ""
+    for where in dict.fromkeys((region, key.region_code)):
+        try:
+            other = _from_number(number, where, strict)
+        except PhoneNumberError as error:
+            detail = detail or f"could not be read ({error.reason})"
+            continue
+        if other.e164_number == key.e164_number:
+            return other._replace(warnings=()), ""
+        detail = detail or f"reads as {other.e164_number}"
+    return None, detail
+
+
+def _mismatch(number: object, e164: str, detail: str) -> UserError:
     return UserError(
         ErrorCode.CONFLICTING_PARAMETERS,
         f"number {_raw(number)!r} {detail}, but e164Number is {e164}; e164Number was used.",

@@ -26,7 +26,13 @@ from substore.repository import keyset
 
 consent_events = table(ConsentEvent)
 
-CONSENT_COLUMNS = ("status", "consented_at", "consent_source")
+CONSENT_COLUMNS = (
+    "status",
+    "consented_at",
+    "consent_source",
+    "unsubscribed_at",
+    "unsubscribe_source",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,8 @@ class Incoming:
     status: str | None  # never NULL when given: an explicit null means SUBSCRIBED
     consented_at: str | None
     consent_source: str | None  # the caller's, else the statement's source
+    unsubscribed_at: str | None = None  # an opt-out's own time, given as evidence
+    unsubscribe_source: str | None = None
 
 
 def asks(provided: tuple[str, ...]) -> bool:
@@ -74,6 +82,11 @@ def updates(incoming: Incoming) -> list[str]:
     at, source = "CAST(:at AS timestamptz)", "CAST(:source AS text)"
     evidence = incoming.consented_at or "NULL"
     items = []
+    given_at = incoming.unsubscribed_at or "NULL"
+    given_source = f"COALESCE({incoming.unsubscribe_source or 'NULL'}, {source})"
+    # An opt-out's own time, given as evidence, is later than the one on file: it moves
+    # the opt-out forward (never back: consent given before it must not undo it).
+    later = f"{given_at} > COALESCE(s.unsubscribed_at, '-infinity'::timestamptz)"
     if incoming.status is not None:
         opting_out = f"({final}) = 'UNSUBSCRIBED' AND s.status <> 'UNSUBSCRIBED'"
         # A later STOP to an opted-out subscriber: its time is the opt-out that counts.
@@ -85,9 +98,17 @@ def updates(incoming: Incoming) -> list[str]:
             f"status = {final}",
             f"status_changed_at = CASE WHEN ({final}) <> s.status THEN {at} "
             "ELSE s.status_changed_at END",
-            f"unsubscribed_at = CASE WHEN {opting_out} OR {restating} THEN {at} "
+            # An imported opt-out keeps its own time: never dated later than given.
+            f"unsubscribed_at = CASE WHEN {opting_out} THEN COALESCE({given_at}, {at}) "
+            f"WHEN {restating} THEN {at} WHEN {later} THEN {given_at} "
             "ELSE s.unsubscribed_at END",
-            f"unsubscribe_source = CASE WHEN {opting_out} OR {restating} THEN {source} "
+            f"unsubscribe_source = CASE WHEN {opting_out} OR {later} THEN {given_source} "
+            f"WHEN {restating} THEN {source} ELSE s.unsubscribe_source END",
+        ]
+    elif incoming.unsubscribed_at:
+        items += [
+            f"unsubscribed_at = CASE WHEN {later} THEN {given_at} ELSE s.unsubscribed_at END",
+            f"unsubscribe_source = CASE WHEN {later} THEN {given_source} "
             "ELSE s.unsubscribe_source END",
         ]
     # Evidence is recorded only where it leaves the subscriber subscribed: consent given

@@ -45,6 +45,8 @@ PROFILE_COLUMNS = (
     "status",
     "consented_at",
     "consent_source",
+    "unsubscribed_at",
+    "unsubscribe_source",
 )
 
 

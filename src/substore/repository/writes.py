@@ -31,7 +31,12 @@ from substore.repository.subscribers import (
     Upserted,
 )
 
-_PG_TYPES = {"country_code": "smallint", "attributes": "jsonb", "consented_at": "timestamptz"}
+_PG_TYPES = {
+    "country_code": "smallint",
+    "attributes": "jsonb",
+    "consented_at": "timestamptz",
+    "unsubscribed_at": "timestamptz",
+}
 _PLAIN = tuple(c for c in PROFILE_COLUMNS if c not in consent.CONSENT_COLUMNS)
 _LEAN = "up.id, up.e164_number, up.created, up.status"  # what a batch reads back, in order
 # The column default's now(), the time the transaction began: DO UPDATE SET may not call
@@ -140,7 +145,6 @@ def _upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     # A new row's consentSource: the caller's as given, else the statement's (api,
     # import) where the row is subscribed.
     default = f"CASE WHEN {status} = 'SUBSCRIBED' THEN CAST(:source AS text) END"
-    unsubscribed = f"CASE WHEN {status} = 'UNSUBSCRIBED' THEN"
     values = {
         **{c: f"i.{c}" for c in (*KEY_COLUMNS, *provided)},
         "status": status,
@@ -148,14 +152,17 @@ def _upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
         "consent_source": (
             f"COALESCE(i.consent_source, {default})" if "consent_source" in provided else default
         ),
-        "unsubscribed_at": f"{unsubscribed} CAST(:at AS timestamptz) END",
-        "unsubscribe_source": f"{unsubscribed} CAST(:source AS text) END",
+        **_new_opt_out(status, provided),
         "status_changed_at": "CAST(:at AS timestamptz)",
     }
     incoming = Incoming(
         status="excluded.status" if "status" in provided else None,
         consented_at="excluded.consented_at" if "consented_at" in provided else None,
         consent_source="excluded.consent_source" if "consent_source" in provided else None,
+        unsubscribed_at="excluded.unsubscribed_at" if "unsubscribed_at" in provided else None,
+        unsubscribe_source=(
+            "excluded.unsubscribe_source" if "unsubscribe_source" in provided else None
+        ),
     )
     updates = [f"{c} = excluded.{c}" for c in (*KEY_COLUMNS[1:], *_plain(provided))]
     updates += [*consent.updates(incoming), _TOUCHED]
@@ -179,6 +186,18 @@ up AS (
         )
         statement += ",\n" + consent.events_cte(asked, "i")
     return f"{statement}\nSELECT {'up.*' if full_rows else _LEAN} FROM up"
+
+
+def _new_opt_out(status: str, provided: tuple[str, ...]) -> dict[str, str]:
+    """A new row's opt-out: its own time and source where the caller gave them (evidence,
+    as an export carries it), else the statement's, where the row is UNSUBSCRIBED."""
+    given_at = "i.unsubscribed_at" if "unsubscribed_at" in provided else "NULL"
+    given_source = "i.unsubscribe_source" if "unsubscribe_source" in provided else "NULL"
+    opting_out = f"{status} = 'UNSUBSCRIBED'"
+    at = f"COALESCE({given_at}, CASE WHEN {opting_out} THEN CAST(:at AS timestamptz) END)"
+    recorded = f"{opting_out} OR {given_at} IS NOT NULL"
+    source = f"CASE WHEN {recorded} THEN COALESCE({given_source}, CAST(:source AS text)) END"
+    return {"unsubscribed_at": at, "unsubscribe_source": source}
 
 
 def _param(column: str) -> str:
@@ -278,6 +297,8 @@ def _update_sql(row: SubscriberWrite) -> str:
         status=given("status"),
         consented_at=given("consented_at"),
         consent_source=f"COALESCE({source}, :source)" if source else None,
+        unsubscribed_at=given("unsubscribed_at"),
+        unsubscribe_source=given("unsubscribe_source"),
     )
     sets = [f"{c} = {_param(c)}" for c in KEY_COLUMNS if c in row.key]
     sets += [f"{c} = {given(c)}" for c in _plain(tuple(row.profile))]
