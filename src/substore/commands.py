@@ -139,12 +139,18 @@ def prepare_store(settings: Settings) -> dict[str, object]:
     return asyncio.run(with_engine(settings, work))
 
 
+CLI = ".venv/bin/substore"
+
+
 def start_banner(store: dict[str, object], url: str) -> str:
     if "apiKey" in store:
         return first_run_banner(store, url)
+    # The commands as they run after `make run`, which installs into .venv/ and puts
+    # nothing on PATH: a bare `substore` would be "command not found".
     return (
-        f"substore: {store['accounts']} account(s) here; `substore accounts list` shows them, "
-        "and `substore keys create --account ID --scope write` makes a key for GraphiQL."
+        f"substore: {store['accounts']} account(s) here; `{CLI} accounts list` shows them, "
+        f"and `{CLI} keys create --account ID --scope write` makes a key for GraphiQL "
+        "(write: it runs mutations too)."
     )
 
 

@@ -55,6 +55,7 @@ class PhoneReason(StrEnum):
     NUMBER_MISMATCH = "NUMBER_MISMATCH"  # number and e164Number disagree; e164Number won
     SPREADSHEET_NUMBER = "SPREADSHEET_NUMBER"  # 4155552671.0 read as 4155552671
     COUNTRY_CODE_INFERRED = "COUNTRY_CODE_INFERRED"  # the documented fallback (rule 5)
+    COUNTRY_NAME_READ = "COUNTRY_NAME_READ"  # "England" read as GB, "Deutschland" as DE
 
 
 class RequestCode(StrEnum):

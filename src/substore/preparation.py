@@ -18,7 +18,7 @@ from substore import phone
 from substore.consent.zones import time_zones
 from substore.errors import ErrorCode, SubstoreError, UserError, ValidationError
 from substore.models import SubscriberStatus
-from substore.phone.regions import region_code
+from substore.phone.regions import read_region
 from substore.repository import Columns, SubscriberWrite, as_columns
 from substore.text import json_problem, text_problem
 
@@ -78,15 +78,17 @@ def prepare(
     """Normalise and validate one input: the row to write and its warnings, or raise.
 
     The number is read in the row's own country when it gives one, else in `region`
-    (the options' or the account's); e164Number wins over both.
+    (the options' or the account's); e164Number wins over both. A country read from a name
+    that is not ISO's ("England") warns which country that was.
     """
+    read_as = None
     if data.default_region:
-        region = region_code(data.default_region)
+        region, read_as = read_region(data.default_region)
     key = phone.normalize(
         data.number, data.e164_number, default_region=region, strict_country_code=strict
     )
     profile, dropped = _valid_profile(data.profile, drop_invalid)
-    warnings = [*key.warnings, *dropped]
+    warnings = [*key.warnings, *dropped, *([read_as] if read_as else [])]
     if _asked_subscribed(data.profile) and profile.get("status") == "UNSUBSCRIBED":
         warnings.append(opted_out(key.e164_number))  # its own unsubscribedAt says so
     return SubscriberWrite(key=key_columns(key), profile=profile), warnings

@@ -70,10 +70,31 @@ def test_graphiql_works_offline_and_waits_for_a_key(base, key):
         )
         result = page.inner_text(".result-window")
         page.screenshot(path=str(SCREENSHOTS / "graphiql-query.png"))
-        page.reload()  # the key persists across reloads
+        page.wait_for_timeout(700)  # GraphiQL stores its tabs 500 ms after an edit
+        page.reload()  # the key persists across reloads, in the same tab
         page.wait_for_selector(".graphiql-container")
         page.wait_for_function("document.querySelector('#key-hint').textContent.includes('set')")
+        tabs = page.locator(".graphiql-tab").count()
+        before = len(sent)
+        page.locator(".graphiql-query-editor .CodeMirror").first.click()
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function(
+            "document.querySelector('.result-window').textContent.includes('Browser')"
+        )
+        after_reload = page.inner_text(".result-window")
+        # Headers without a key: the banner says so, and nothing is sent.
+        headers = page.locator(".graphiql-editor-tool .CodeMirror").last
+        page.locator(".graphiql-editor-tools button", has_text="Headers").click()
+        headers.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("{}")
+        page.wait_for_function(
+            "document.querySelector('#key-hint').textContent.includes('needs an API key')"
+        )
         browser.close()
+    assert tabs <= 1  # no second tab without headers
+    assert any("account" in (body or "") for body in sent[before:])  # run after the reload
+    assert '"name": "Browser"' in after_reload and "No API key" not in after_reload
     assert '"name": "Browser"' in result and '"defaultRegion": "US"' in result
     assert outside == []
     assert any("__schema" in (body or "") for body in sent)  # introspection, with the key

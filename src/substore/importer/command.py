@@ -24,7 +24,7 @@ from substore.importer.client import (
     Totals,
 )
 from substore.importer.source import DELIMITERS, ImportFileError, Source
-from substore.phone import check_region
+from substore.phone.regions import read_region
 
 INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 
@@ -32,7 +32,7 @@ INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 def add_command(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser(
         "import",
-        help="import subscribers from a CSV (with a header row) or JSON-lines file",
+        help="import subscribers from a CSV or .xlsx file (with a header row) or a JSON-lines file",
         description="Exit code 0: every row stored; 1: some rows were rejected (see --rejects); "
         "2: the import could not start or go on; 130: interrupted (the same command with "
         "--resume continues).",
@@ -52,7 +52,11 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         help="a SubscriberInput field (firstName, email, defaultRegion…) or attributes.KEY "
         "from COLUMN (repeatable)",
     )
-    cmd.add_argument("--default-region", help="home region for numbers without a country code")
+    cmd.add_argument(
+        "--default-region",
+        help="home country for numbers without a country code: a code (GB) or a name "
+        "(United Kingdom, England, Deutschland)",
+    )
     cmd.add_argument("--strict-country-code", action="store_true")
     cmd.add_argument(
         "--invalid-fields",
@@ -61,6 +65,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         help="drop-field stores a row with a good number without its invalid optional fields",
     )
     cmd.add_argument("--dry-run", action="store_true", help="check everything, store nothing")
+    cmd.add_argument("--sheet", help="the sheet of an .xlsx workbook to read (default: the first)")
     cmd.add_argument("--delimiter", choices=sorted(DELIMITERS), help="default: sniffed")
     cmd.add_argument("--encoding", default="utf-8-sig", help="e.g. cp1252 for Windows exports")
     cmd.add_argument("--batch-size", type=int, default=1000)
@@ -87,17 +92,12 @@ def _job(args: argparse.Namespace) -> ImportJob:
         raise ImportFileError(str(error)) from None
     if not 1 <= args.batch_size <= 1000 or args.concurrency < 1:
         raise ImportFileError("--batch-size must be 1..1000 and --concurrency at least 1")
-    if args.default_region:
-        try:
-            check_region(args.default_region)
-        except PhoneNumberError as error:
-            raise ImportFileError(f"--default-region: {error.args[0]}") from None
     return ImportJob(
-        source=Source(args.file, args.encoding, args.delimiter),
+        source=Source(args.file, args.encoding, args.delimiter, args.sheet),
         url=args.url,
         token=args.token,
         mapping=_mapping(args),
-        default_region=args.default_region,
+        default_region=_region(args.default_region),
         strict_country_code=args.strict_country_code,
         drop_invalid_fields=args.invalid_fields == "drop-field",
         dry_run=args.dry_run,
@@ -109,6 +109,19 @@ def _job(args: argparse.Namespace) -> ImportJob:
         checkpoint=args.checkpoint,
         max_retries=args.max_retries,
     )
+
+
+def _region(text: str | None) -> str | None:
+    """The option as the ISO code the server takes; a name read as one says which."""
+    if not text:
+        return None
+    try:
+        code, read_as = read_region(text)
+    except PhoneNumberError as error:
+        raise ImportFileError(f"--default-region: {error.args[0]}") from None
+    if read_as is not None:
+        print(f"--default-region: {read_as.message}", file=sys.stderr)
+    return code
 
 
 def _mapping(args: argparse.Namespace) -> dict[str, str]:

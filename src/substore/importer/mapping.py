@@ -1,7 +1,10 @@
 """Which file column feeds which SubscriberInput field, and a row as a SubscriberInput.
 
-Headers are matched ignoring case, spaces and punctuation, with the synonyms CRM and
-spreadsheet exports use ("Mobile Phone", "E-mail", "Given Name", "Country"); `--map
+Headers are matched ignoring case, accents, spaces and punctuation, with the synonyms CRM
+and spreadsheet exports use, in English and in the languages CRMs export in ("Mobile
+Phone", "E-mail", "Given Name", "Country"; "Telefon", "Vorname", "Land"; "Téléphone",
+"Prénom", "Pays"; "Teléfono", "Apellidos", "País"; "Celular", "Sobrenome"; "Cellulare",
+"Cognome", "Paese"); `--map
 FIELD=COLUMN` names the rest. Every name is checked before anything is sent.
 """
 
@@ -21,17 +24,35 @@ SYNONYMS = {
     "number": (
         "number", "phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "cell",
         "cellphone", "cellnumber", "msisdn", "tel", "telephone", "phoneno",
+        # German, French, Spanish, Portuguese, Italian exports
+        "telefon", "telefonnummer", "handy", "handynummer", "mobil", "mobiltelefon",
+        "mobilnummer", "portable", "telephoneportable", "numerodetelephone", "telefono",
+        "celular", "movil", "telefonomovil", "numerodetelefono", "telefone", "telemovel",
+        "numerodetelefone", "cellulare", "numeroditelefono",
     ),
     "e164Number": ("e164", "e164number", "e164phone"),
-    "firstName": ("firstname", "givenname", "forename", "first"),
-    "lastName": ("lastname", "surname", "familyname", "last"),
-    "email": ("email", "emailaddress", "mail"),
+    "firstName": (
+        "firstname", "givenname", "forename", "first",
+        "vorname", "prenom", "nombre", "nome", "primeironome",
+    ),
+    "lastName": (
+        "lastname", "surname", "familyname", "last",
+        "nachname", "familienname", "nom", "nomdefamille", "apellido", "apellidos",
+        "sobrenome", "cognome",
+    ),
+    "email": (
+        "email", "emailaddress", "mail",
+        "emailadresse", "courriel", "adressemail", "correo", "correoelectronico",
+    ),
     "status": ("status", "subscriptionstatus", "smsstatus"),
     "consentedAt": ("consentedat", "consentdate", "consenttime", "optindate", "optedinat"),
     "consentSource": ("consentsource", "optinsource"),
     "unsubscribedAt": ("unsubscribedat", "optoutdate", "optedoutat", "unsubscribedate"),
     "unsubscribeSource": ("unsubscribesource", "optoutsource"),
-    "defaultRegion": ("country", "countrycode", "countryname", "region", "defaultregion"),
+    "defaultRegion": (
+        "country", "countrycode", "countryname", "region", "defaultregion",
+        "land", "pays", "pais", "paese",
+    ),
     "attributes": ("attributes",),  # a JSON object, as `substore export` writes it
 }  # fmt: skip
 FIELDS = tuple(SYNONYMS)
@@ -41,8 +62,10 @@ _NOT_DIGITS = re.compile("[^0-9]")
 
 
 def header_key(name: str) -> str:
-    """ "Mobile Phone", "mobile_phone" and "MOBILE-PHONE" are one header."""
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
+    """ "Mobile Phone", "mobile_phone" and "MOBILE-PHONE" are one header; so are
+    "Téléphone" and "telephone" (accents dropped: exports and people differ on them)."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum())
 
 
 @dataclass(frozen=True)

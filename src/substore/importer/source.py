@@ -4,7 +4,8 @@ CSV (a header row; comma, semicolon, tab or pipe, sniffed unless given; UTF-8 wi
 without BOM, or any encoding Python knows, cp1252 for Windows exports) or JSON lines
 (`.jsonl`/`.ndjson`: keys read per row; a line that is not a JSON object, or that is
 nested deeper than MAX_LINE_DEPTH, is a row of its own that is rejected, with its line
-number, not the end of the import).
+number, not the end of the import), or an .xlsx workbook (workbook.py). formats.py tells
+which, and refuses the files none of them reads (.xls, .numbers) with what to do.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from substore.importer import workbook
+from substore.importer.formats import Format, format_of
 from substore.importer.outputs import Layout
 from substore.text import MAX_JSON_DEPTH, nested_deeper
 
@@ -43,10 +46,18 @@ class Source:
     path: Path
     encoding: str = "utf-8-sig"
     delimiter: str | None = None  # None: sniffed
+    sheet: str | None = None  # a workbook's sheet; None: the first
+    format: Format = field(init=False)
 
     def __post_init__(self) -> None:
         if not self.path.is_file():
             raise ImportFileError(f"{self.path} is not a file")
+        try:
+            object.__setattr__(self, "format", format_of(self.path))
+        except ValueError as error:
+            raise ImportFileError(str(error)) from None
+        if self.sheet is not None and self.format is not Format.XLSX:
+            raise ImportFileError(f"--sheet is for .xlsx workbooks; {self.path} is not one")
         try:
             codecs.lookup(self.encoding)
         except LookupError:
@@ -58,7 +69,7 @@ class Source:
 
     @property
     def jsonl(self) -> bool:
-        return self.path.suffix.lower() in (".jsonl", ".ndjson")
+        return self.format is Format.JSONL
 
     @property
     def size(self) -> int:
@@ -70,7 +81,11 @@ class Source:
         return self.path.open(newline="", encoding=self.encoding, errors="surrogateescape")
 
     def columns(self) -> list[str]:
-        """The CSV's header, or the keys of the first JSON object."""
+        """The CSV's or the sheet's header, or the keys of the first JSON object."""
+        if self.format is Format.XLSX:
+            with self._workbook() as book:
+                header = next(workbook.sheet_rows(book, None, self.size), (0, []))
+                return [str(value) for value in header[1]]
         if self.jsonl:
             first = next((r for r in self.rows() if r.problem is None), None)
             return list(first.values) if first else []
@@ -79,6 +94,9 @@ class Source:
 
     def rows(self, progress: list[int] | None = None) -> Iterator[SourceRow]:
         """Every row in file order; `progress[0]` follows the bytes read (for the ETA)."""
+        if self.format is Format.XLSX:
+            yield from self._sheet_rows(progress)
+            return
         dialect = None if self.jsonl else self.dialect()
         with self.path.open("rb") as raw:
             text = io.TextIOWrapper(raw, self.encoding, errors="surrogateescape", newline="")
@@ -91,6 +109,24 @@ class Source:
         for number, values in enumerate(reader, 1):
             if values:
                 yield SourceRow(number, dict(zip(columns, values, strict=False)))
+
+    def _sheet_rows(self, progress: list[int] | None) -> Iterator[SourceRow]:
+        """The first row is the header; a data row's number is its sheet row's, less one
+        (as a CSV's data row 1 is the line after the header)."""
+        with self._workbook() as book:
+            rows = workbook.sheet_rows(book, progress, self.size)
+            first, columns = next(rows, (0, []))
+            columns = [str(value) for value in columns]
+            for number, values in rows:
+                if any(value != "" for value in values):
+                    row = dict(zip(columns, values, strict=False))
+                    yield SourceRow(number - first, row)
+
+    def _workbook(self) -> workbook.Opened:
+        try:
+            return workbook.Opened(self.path, self.sheet)
+        except workbook.WorkbookError as error:
+            raise ImportFileError(str(error)) from None
 
     def _json_rows(self, handle: _Lines) -> Iterator[SourceRow]:
         for number, line in enumerate(handle, 1):
