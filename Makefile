@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test lint format bench clean browser
+.PHONY: run test lint format bench clean browser docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +28,19 @@ browser:
 	  echo "chromium not installed: the GraphiQL browser test will be skipped"
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench examples migrations
-	$(BIN)/ruff format --check src tests bench examples migrations
+	$(BIN)/ruff check src tests bench examples migrations docs/gen
+	$(BIN)/ruff format --check src tests bench examples migrations docs/gen
 	$(BIN)/mypy src
 
 format: $(VENV)/.installed-dev
-	$(BIN)/ruff format src tests bench examples migrations
-	$(BIN)/ruff check --fix src tests bench examples migrations
+	$(BIN)/ruff format src tests bench examples migrations docs/gen
+	$(BIN)/ruff check --fix src tests bench examples migrations docs/gen
+
+# The documentation site into site/: the reference pages are generated from the code first,
+# and --strict fails the build on a broken link or a page missing from the nav.
+docs: $(VENV)/.installed-dev
+	$(BIN)/python docs/gen/reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/normalize.py
@@ -44,4 +50,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/export.py
 
 clean:
-	rm -rf $(VENV) .substore .pytest_cache .hypothesis .mypy_cache
+	rm -rf $(VENV) .substore .pytest_cache .hypothesis .mypy_cache site docs/reference

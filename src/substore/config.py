@@ -19,13 +19,21 @@ MIN_JWT_SECRET_BYTES = 32
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUBSTORE_", extra="ignore")
 
+    # PostgreSQL to use (postgresql://, postgres:// or postgresql+asyncpg://, sockets too).
     # Unset: run the embedded PostgreSQL with its data in data_dir.
     database_url: str | None = None
+    # Where the embedded PostgreSQL keeps its data (used only without database_url).
     data_dir: Path = Path(".substore")
+    # The home region (ISO 3166-1 alpha-2) of the account `serve` creates on an empty store.
     default_region: str = "US"
+    # The address `substore serve` listens on (its --host wins).
     host: str = "127.0.0.1"
+    # The port `substore serve` listens on (its --port wins).
     port: int = 8000
+    # Request bodies past this are 413 PAYLOAD_TOO_LARGE.
     max_body_bytes: int = 2 * 1024 * 1024  # a 1000-row import is about 200 KB
+    # Database connections per serving process: this many kept for reads, as many for
+    # writes, and as many again for a burst.
     pool_size: int = 10
     # How long a running server trusts a key it has checked (a revoked key works that long).
     auth_cache_seconds: float = 5.0
@@ -57,25 +65,29 @@ class Settings(BaseSettings):
     # "json": one JSON access-log line per request (request id, key, account, operation,
     # status, duration) instead of uvicorn's text line.
     log_format: Literal["text", "json"] = "text"
-    # Requests per API key: this many a second on average, this many at once (a token
-    # bucket). A 4-lane import sends about 30 a second. 0 turns the limit off.
+    # Requests per API key (or token subject) a second on average (a token bucket); past
+    # it, 429 with Retry-After. A 4-lane import sends about 30 a second. 0: no limit.
     rate_limit_per_second: float = 50.0
+    # Requests one key may send at once before the average applies (the bucket's size).
     rate_limit_burst: int = 100
-    # Unknown API keys from one client address: past this many within the window (counted
-    # from the last one), that address gets 429 before its keys cost a lookup. 0: off.
+    # Unknown API keys (or failed JWTs) from one client address: past this many within the
+    # window, that address gets 429 before its keys cost a lookup. 0: off.
     unknown_key_limit: int = 30
+    # The window of unknown_key_limit, counted from the client's last unknown key.
     unknown_key_window_seconds: float = 60.0
     # Processes (of each serving process) that normalise imports off the event loop; 0
-    # runs them in a thread. One per core: they are idle-scheduled (cpu.py), and with one
-    # fewer a 100k import ran in two modes, 16.7k-17.5k or 19.0k rows/s (6 runs), the
-    # slower presumably a serving process holding three of its four connections with one
-    # normaliser; 17.7k-18.5k in 5 runs with one per core.
+    # runs them in a thread. Default one per core: they are idle-scheduled (cpu.py), so
+    # requests still get a core, and one fewer made imports slower (docs: Performance).
     normalize_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
-    # JWTs from a browser frontend's identity provider (tokens.py): a shared HS256 secret,
-    # or the provider's key set (RS256/ES256); either needs the issuer and audience.
+    # HS256 shared secret of a browser frontend's sign-in tokens (JWTs, tokens.py), at
+    # least 32 bytes; set this or jwt_jwks_url, never both.
     jwt_secret: SecretStr | None = None
+    # The identity provider's key set (RS256/ES256 keys by kid; http or https, redirects
+    # not followed); set this or jwt_secret, never both.
     jwt_jwks_url: str | None = None
+    # A token's iss must be exactly this; required with either key setting.
     jwt_issuer: str | None = None
+    # A token's aud must be, or contain, this (the API's identifier); required with a key.
     jwt_audience: str | None = None
     # The claim holding {"account_id", "scope"}; providers may ask for a URL here.
     jwt_claims_namespace: str = "substore"

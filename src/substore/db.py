@@ -64,9 +64,9 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
 # PostgreSQL keeps the plan it made for a prepared statement, and asyncpg and SQLAlchemy
 # keep their statements as long as the connection lives. A lookup prepared while the
 # table was nearly empty (where any plan is as good) went on reading every row of the
-# account through the primary key as an import filled it: 16 ms a lookup at 200k rows,
-# 259 ms p99 at 1M. So a connection in use drops its plans (DISCARD PLANS; its statements
-# stay) once a second, and each statement is planned again for the table as it is now.
+# account through the primary key as an import filled it (docs: Performance). So a
+# connection in use drops its plans (DISCARD PLANS; its statements stay) once a second,
+# and each statement is planned again for the table as it is now.
 PLAN_MAX_AGE_SECONDS = 1.0
 _DISCARD_PLANS = "DISCARD PLANS"
 

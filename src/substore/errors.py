@@ -23,57 +23,103 @@ from enum import StrEnum
 class ErrorCode(StrEnum):
     """Codes of `userErrors`, from the vendor vocabularies in shared/seeds."""
 
+    # A required field is missing or blank (a number, an id).
     PARAMETER_REQUIRED = "PARAMETER_REQUIRED"
+    # A value that cannot be used: unknown enum, bad cursor, text the store cannot hold, a
+    # future consentedAt.
     PARAMETER_INVALID = "PARAMETER_INVALID"
+    # Over a length or count limit: more than 1000 rows, a search over 100 characters.
     PARAMETER_TOO_LONG = "PARAMETER_TOO_LONG"
+    # Under a minimum length, such as a key prefix too short to name one key.
     PARAMETER_TOO_SHORT = "PARAMETER_TOO_SHORT"
+    # Arguments that cannot go together (first with last); as a warning, a number kept opted out.
     CONFLICTING_PARAMETERS = "CONFLICTING_PARAMETERS"
+    # Exactly one of several arguments is needed (a subscriber by id or by number).
     ONE_OF_SEVERAL_PARAMETERS_REQUIRED = "ONE_OF_SEVERAL_PARAMETERS_REQUIRED"
+    # The number cannot be made canonical E.164; its reason says why (see Reasons).
     INVALID_PHONENUMBER_FORMAT = "INVALID_PHONENUMBER_FORMAT"
+    # A region that is neither an ISO 3166-1 code nor an English country name.
     INVALID_COUNTRYCODE_FORMAT = "INVALID_COUNTRYCODE_FORMAT"
+    # An email address that is not one.
     INVALID_EMAIL_FORMAT = "INVALID_EMAIL_FORMAT"
+    # A time range whose end comes before its start (createdAfter after createdBefore).
     INVALID_DATE_RANGE = "INVALID_DATE_RANGE"
+    # No such record in the caller's account (also for another account's: existence never leaks).
     RECORD_NOT_FOUND = "RECORD_NOT_FOUND"
+    # The change would take a unique key another record holds (moving to a number in use).
     DUPLICATE_RESOURCE = "DUPLICATE_RESOURCE"
+    # The key's scope does not allow the operation.
     FORBIDDEN = "FORBIDDEN"
 
 
 class PhoneReason(StrEnum):
     """Why a phone number was refused (the `reason` of INVALID_PHONENUMBER_FORMAT)."""
 
+    # Not a number at all, a negative or non-integer one, or a spreadsheet-rounded one.
     NOT_A_NUMBER = "NOT_A_NUMBER"
+    # The country calling code does not exist.
     INVALID_COUNTRY_CODE = "INVALID_COUNTRY_CODE"
+    # Too few digits for a number of its country.
     TOO_SHORT = "TOO_SHORT"
+    # Too many digits for its country, or over E.164's 15.
     TOO_LONG = "TOO_LONG"
+    # A length no number of its country has.
     INVALID_LENGTH = "INVALID_LENGTH"
+    # Dialable only locally (a 7-digit US number): add the area code.
     LOCAL_ONLY = "LOCAL_ONLY"
+    # A short or emergency code (911, 112, 999), not a subscriber number.
     SHORT_CODE = "SHORT_CODE"
+    # The right length, but not a number in use.
     INVALID_NUMBER = "INVALID_NUMBER"
+    # E.164 has no extensions.
     HAS_EXTENSION = "HAS_EXTENSION"
+    # e164Number is not + and 1-15 digits.
     NOT_E164 = "NOT_E164"
-    # Warnings only: the number was stored, but read in a way worth checking.
-    NUMBER_MISMATCH = "NUMBER_MISMATCH"  # number and e164Number disagree; e164Number won
-    SPREADSHEET_NUMBER = "SPREADSHEET_NUMBER"  # 4155552671.0 read as 4155552671
-    COUNTRY_CODE_INFERRED = "COUNTRY_CODE_INFERRED"  # the documented fallback (rule 5)
-    COUNTRY_NAME_READ = "COUNTRY_NAME_READ"  # "England" read as GB, "Deutschland" as DE
+
+    # The four below are warnings: the number was stored, but read in a way worth checking.
+
+    # A warning: number and e164Number disagree; e164Number won.
+    NUMBER_MISMATCH = "NUMBER_MISMATCH"
+    # A warning: a spreadsheet's rendering of an integer (4155552671.0) read as its digits.
+    SPREADSHEET_NUMBER = "SPREADSHEET_NUMBER"
+    # A warning: the country code was read from the digits (the documented fallback, rule 5).
+    COUNTRY_CODE_INFERRED = "COUNTRY_CODE_INFERRED"
+    # A warning: a country written as people write it ("England") was read as its ISO code.
+    COUNTRY_NAME_READ = "COUNTRY_NAME_READ"
 
 
 class RequestCode(StrEnum):
     """Request-level codes (GraphQL `errors[].extensions.code`) and their HTTP status."""
 
+    # No credential, an unknown or revoked key, or a JWT that fails a check (the message says
+    # which).
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    # A mutation with a read key or token.
     FORBIDDEN = "FORBIDDEN"
+    # Not a well-formed request, or (400 or 200 by media type) a document that does not run.
     BAD_REQUEST = "BAD_REQUEST"
+    # A mutation over GET (Allow: POST).
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    # An Accept that takes neither application/graphql-response+json nor application/json.
     NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
+    # A POST that is not application/json.
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    # A body over SUBSTORE_MAX_BODY_BYTES.
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    # An Authorization header over 4,096 bytes.
     HEADERS_TOO_LARGE = "HEADERS_TOO_LARGE"
+    # Over the key's rate limit, too many unknown keys from one address, too many connections
+    # or subscriptions; Retry-After says when.
     TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
+    # Over a limit of depth, fragments, fields, aliases, tokens or nesting.
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    # A documentId or persisted-query hash this server has not registered.
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    # With SUBSTORE_TRUSTED_DOCUMENTS_ONLY, a sign-in token sent an unregistered document.
     TRUSTED_DOCUMENT_REQUIRED = "TRUSTED_DOCUMENT_REQUIRED"
+    # The database cannot be reached (Retry-After); nothing was stored, retrying is safe.
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    # A bug: the message is masked and carries a request id, the log has the traceback.
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
     @property

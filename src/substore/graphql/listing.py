@@ -26,7 +26,8 @@ class SubscriberOrder(Enum):
     # Values: the column, and " desc" where the order reads its index backward.
     CREATED_AT = strawberry.enum_value("created_at", description="Oldest first.")
     UPDATED_AT = strawberry.enum_value(
-        "updated_at", description="Least recently changed first (a sync: see the README)."
+        "updated_at",
+        description="Least recently changed first (a sync: see the docs, Sync and export).",
     )
     CREATED_AT_DESC = strawberry.enum_value("created_at desc", description="Newest first.")
     UPDATED_AT_DESC = strawberry.enum_value(

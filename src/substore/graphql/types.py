@@ -59,7 +59,9 @@ def decode_id(value: str) -> tuple[str, int] | None:
 
 @strawberry.interface(description="An object with a global, opaque id.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="A global, opaque id: pass it to node(id:) or to the mutations that take an id.",
+    )
 
 
 # --- errors --------------------------------------------------------------------------
@@ -67,10 +69,15 @@ class Node:
 
 @strawberry.type(description="An expected problem with the input: fix it and send again.")
 class UserError:
-    code: ErrorCode
-    field: list[str] | None
-    message: str
-    reason: str | None
+    code: ErrorCode = strawberry.field(description="What kind of problem (see the error codes).")
+    field: list[str] | None = strawberry.field(
+        description='The path of the input at fault, e.g. ["input", "3", "number"]; null for the call as '
+        "a whole.",
+    )
+    message: str = strawberry.field(description="What went wrong and how to fix it, for a person.")
+    reason: str | None = strawberry.field(
+        description="A finer reason where there is one, e.g. LOCAL_ONLY for a number.",
+    )
 
     @classmethod
     def of(cls, error: errors.UserError) -> UserError:
@@ -100,34 +107,58 @@ def status_of(value: str) -> StatusValue:
     return _STATUSES[value]
 
 
-@strawberry.type
+@strawberry.type(
+    description="A person who may be texted, keyed in the account by the E.164 form of their number."
+)
 class Subscriber(Node):
-    e164_number: str
-    number: str
-    raw_number: str
-    country_code: int
-    region_code: str | None
-    number_type: NumberType
-    country_code_source: CountryCodeSource
+    e164_number: str = strawberry.field(
+        description="The key: the canonical E.164 form of the number, e.g. +12015550123.",
+    )
+    number: str = strawberry.field(
+        description="The national significant number, digits only (Italian numbers keep their leading 0).",
+    )
+    raw_number: str = strawberry.field(
+        description="The number exactly as last submitted (an integer as its digits; e164Number when only "
+        "it was given).",
+    )
+    country_code: int = strawberry.field(description="The country calling code, e.g. 44.")
+    region_code: str | None = strawberry.field(
+        description="The ISO 3166-1 region of the number; null for non-geographic numbers (+800).",
+    )
+    number_type: NumberType = strawberry.field(description="What kind of line the number is.")
+    country_code_source: CountryCodeSource = strawberry.field(
+        description="How the country code was found when the key was made.",
+    )
     default_region: str | None = strawberry.field(
         description="The country a number without a country code was read in (the row's, "
         "the import's or the account's): with rawNumber it says how the key was made."
     )
-    first_name: str | None
-    last_name: str | None
-    email: str | None
-    attributes: JSON
-    status: SubscriberStatus
-    created_at: datetime
-    updated_at: datetime
+    first_name: str | None = strawberry.field(description="First name, as given.")
+    last_name: str | None = strawberry.field(description="Last name, as given.")
+    email: str | None = strawberry.field(description="Email address, checked for its form.")
+    attributes: JSON = strawberry.field(
+        description="Any JSON object the caller stores with the subscriber (filter with attributes:).",
+    )
+    status: SubscriberStatus = strawberry.field(
+        description="SUBSCRIBED or UNSUBSCRIBED; an opt-out sticks (see consentedAt).",
+    )
+    created_at: datetime = strawberry.field(description="When the subscriber was first stored.")
+    updated_at: datetime = strawberry.field(
+        description="When the writing transaction of the last change began (syncs page by it).",
+    )
     consented_at: datetime | None = strawberry.field(
         description="When the person gave the consent on file (never invented: only as given)."
     )
-    consent_source: str | None
+    consent_source: str | None = strawberry.field(
+        description="Where the consent on file was given: the input's consentSource, else api "
+        "or import.",
+    )
     unsubscribed_at: datetime | None = strawberry.field(
         description="When the current opt-out began: only consent given after it undoes it."
     )
-    unsubscribe_source: str | None
+    unsubscribe_source: str | None = strawberry.field(
+        description='What opted the number out: "api", "import", "keyword:STOP" ...',
+    )
     time_zones: list[str] = strawberry.field(
         description="The number's time zones (its country's when the number says no more)."
     )
@@ -175,11 +206,17 @@ class Subscriber(Node):
 
 @strawberry.type(description="The caller's account.")
 class Account(Node):
-    name: str
-    default_region: str
-    subscriber_count: int
-    created_at: datetime
-    quiet_hours: consent.QuietHours
+    name: str = strawberry.field(description="The account's name.")
+    default_region: str = strawberry.field(
+        description="The home region: numbers written without a country code are read there.",
+    )
+    subscriber_count: int = strawberry.field(
+        description="Subscribers stored in the account, suppression entries included.",
+    )
+    created_at: datetime = strawberry.field(description="When the account was created.")
+    quiet_hours: consent.QuietHours = strawberry.field(
+        description="Local times between which no message may go out (canMessage).",
+    )
 
     @classmethod
     def of(cls, row: Record, subscriber_count: int) -> Account:
@@ -193,9 +230,9 @@ class Account(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description="A subscriber and its cursor.")
 class SubscriberEdge:
-    node: Subscriber
+    node: Subscriber = strawberry.field(description="The subscriber.")
     # Made when asked for: most pages read only pageInfo.endCursor.
     make_cursor: strawberry.Private[Callable[[], str]]
 
@@ -206,15 +243,41 @@ class SubscriberEdge:
 
 @strawberry.type(description="What substore would store for a number; stores nothing.")
 class PhoneNumberCheck:
-    valid: bool
-    e164_number: str | None = None
-    number: str | None = None
-    country_code: int | None = None
-    region_code: str | None = None
-    number_type: NumberType | None = None
-    country_code_source: CountryCodeSource | None = None
-    error: UserError | None = None
-    warnings: list[UserError] = strawberry.field(default_factory=list)
+    valid: bool = strawberry.field(
+        description="Whether the number would be stored; if not, error says why.",
+    )
+    e164_number: str | None = strawberry.field(
+        default=None,
+        description="The key it would be stored under.",
+    )
+    number: str | None = strawberry.field(
+        default=None,
+        description="The national significant number.",
+    )
+    country_code: int | None = strawberry.field(
+        default=None,
+        description="The country calling code.",
+    )
+    region_code: str | None = strawberry.field(
+        default=None,
+        description="The ISO 3166-1 region, null for non-geographic numbers.",
+    )
+    number_type: NumberType | None = strawberry.field(
+        default=None,
+        description="What kind of line it is.",
+    )
+    country_code_source: CountryCodeSource | None = strawberry.field(
+        default=None,
+        description="How the country code was found.",
+    )
+    error: UserError | None = strawberry.field(
+        default=None,
+        description="Why the number is refused (INVALID_PHONENUMBER_FORMAT with a reason).",
+    )
+    warnings: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="What is worth checking in how it was read (SPREADSHEET_NUMBER ...).",
+    )
 
     @classmethod
     def of(cls, key: phone.NormalizedNumber) -> PhoneNumberCheck:
@@ -233,43 +296,67 @@ class PhoneNumberCheck:
 # --- payloads ------------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="What createSubscriber stored, or why it did not.")
 class CreateSubscriberPayload:
-    subscriber: Subscriber | None
-    created: bool
-    user_errors: list[UserError]
-    warnings: list[UserError]
+    subscriber: Subscriber | None = strawberry.field(
+        description="The subscriber as stored; null when the input was refused.",
+    )
+    created: bool = strawberry.field(
+        description="True when the number was new; false when an existing subscriber was updated.",
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the input was refused; nothing was stored.",
+    )
+    warnings: list[UserError] = strawberry.field(
+        description="Stored, with something worth checking (an opt-out kept, an inferred country code).",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What updateSubscriber stored, or why it did not.")
 class UpdateSubscriberPayload:
-    subscriber: Subscriber | None
-    user_errors: list[UserError]
-    warnings: list[UserError]
+    subscriber: Subscriber | None = strawberry.field(
+        description="The subscriber as stored; null when the change was refused.",
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the change was refused; nothing was stored.",
+    )
+    warnings: list[UserError] = strawberry.field(
+        description="Stored, with something worth checking (an opt-out kept).",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What deleteSubscriber did.")
 class DeleteSubscriberPayload:
-    deleted_subscriber_id: strawberry.ID | None
-    user_errors: list[UserError]
+    deleted_subscriber_id: strawberry.ID | None = strawberry.field(
+        description="The id deleted (or kept as a suppression entry); null when refused.",
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was deleted (RECORD_NOT_FOUND).",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What deleteSubscribers did with one id.")
 class DeleteSubscriberResult:
-    id: strawberry.ID
-    deleted: bool
-    user_errors: list[UserError]
+    id: strawberry.ID = strawberry.field(description="The id as given.")
+    deleted: bool = strawberry.field(
+        description="Whether it was deleted (or kept as a suppression entry).",
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why this one was not deleted.")
 
 
-@strawberry.type
+@strawberry.type(description="What deleteSubscribers did.")
 class DeleteSubscribersPayload:
-    deleted_count: int
+    deleted_count: int = strawberry.field(description="How many were deleted.")
     results: list[DeleteSubscriberResult] = strawberry.field(
         description="One result per id, in the order given."
     )
 
 
-@strawberry.type
+@strawberry.type(description="What updateAccount stored, or why it did not.")
 class UpdateAccountPayload:
-    account: Account | None
-    user_errors: list[UserError]
+    account: Account | None = strawberry.field(
+        description="The account as stored; null when refused.",
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the change was refused; nothing was stored.",
+    )

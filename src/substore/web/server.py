@@ -283,8 +283,8 @@ def worker_app() -> Any:
         start_normalisers=True,
     )
     # What start-up made (modules, the schema) lives as long as the process: out of the
-    # collector's way, so that full collections under load stay short (a 50-row page: 6%
-    # less CPU, p99 27.7 -> 23.7 ms in bench/lookup.py).
+    # collector's way, so that full collections under load stay short (measured on the
+    # Performance page of the docs).
     gc.collect()
     gc.freeze()
     return app
