@@ -50,6 +50,7 @@ from substore.web.outage import RETRY_AFTER_SECONDS, Availability, is_unavailabl
 from substore.web.ratelimit import RateLimiter
 from substore.web.readers import Readers
 from substore.web.trusted import TrustedDocuments
+from substore.webhooks.dispatcher import Dispatcher
 
 log = logging.getLogger("substore.web")
 # GraphiQL, React and their CSS, pinned from the npm registry (graphiql 3.8.3, react and
@@ -94,13 +95,16 @@ def create_app(
     watch_database: bool = False,
     check_database: bool = True,
     start_normalisers: bool = False,
+    start_dispatcher: bool = False,
 ) -> Starlette:
     """The API on `engine`, or on a new engine from `settings` made at start-up.
 
     `on_shutdown` runs after the app has stopped (`substore serve` releases the embedded
     database there); `watch_database` starts the embedded PostgreSQL again if it dies;
     `check_database` refuses to start on a database that does not answer;
-    `start_normalisers` starts the import's normaliser processes before serving."""
+    `start_normalisers` starts the import's normaliser processes before serving;
+    `start_dispatcher` runs the webhook dispatcher in this process (one process of all that
+    do delivers at a time: webhooks/dispatcher.py)."""
     schema = build_schema()
     principals = auth.PrincipalCache(settings.auth_cache_seconds)
     cpu = CpuPool(settings.normalize_workers, services.warm_up)
@@ -122,7 +126,12 @@ def create_app(
             app.state.engine, settings.auth_cache_seconds, settings.trusted_documents_only
         )
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
+        dispatcher = Dispatcher.from_settings(app.state.engine, settings)
+        if start_dispatcher:
+            dispatcher.start()
+        app.state.dispatcher = dispatcher
         yield
+        await dispatcher.stop()
         if watcher is not None:
             watcher.cancel()
         cpu.close()
@@ -159,7 +168,16 @@ def create_app(
             resolve = partial(state.trusted.resolve, principal=principal)
             operation = await read_operation(request, settings.max_body_bytes, resolve)
             fields |= {"kind": operation.kind.value, "operation": loggable(operation.label)}
-            runtime = Runtime(state.engine, schema, cpu, accounts, state.readers, plans, rows)
+            runtime = Runtime(
+                state.engine,
+                schema,
+                cpu,
+                accounts,
+                state.readers,
+                plans,
+                rows,
+                settings.webhook_allow_private,
+            )
             call = Call(principal, operation, request_id, headers, media)
             response = await execute(runtime, call, fields)
         except RequestError as error:
