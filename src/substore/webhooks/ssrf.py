@@ -74,7 +74,8 @@ def check_address(address: Address, allow_private: bool) -> None:
     address = mapped or address  # ::ffff:10.0.0.1 is 10.0.0.1
     if address in METADATA:
         raise RefusedTarget(f"{address} is a cloud metadata address: never a webhook target.")
-    if address.is_global or (allow_private and not address.is_multicast):
+    # is_global holds for some multicast ranges; a webhook is never multicast.
+    if not address.is_multicast and (address.is_global or allow_private):
         return
     raise RefusedTarget(
         f"The host resolves to {address}, a {_kind(address)} address: webhooks go to public "
