@@ -4,12 +4,12 @@ write scope, deliveries and redelivery. No dispatcher runs here: nothing is sent
 from __future__ import annotations
 
 import pytest
-
-from substore.config import Settings
-from substore.web.app import create_app
 from tests.api import Api
 from tests.support import asgi_client
 from tests.webhooks import CREATE_ENDPOINT
+
+from substore.config import Settings
+from substore.web.app import create_app
 
 UPDATE = """mutation($id: ID!, $input: UpdateWebhookEndpointInput!) {
   updateWebhookEndpoint(id: $id, input: $input) {
