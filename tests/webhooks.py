@@ -8,7 +8,7 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -96,6 +96,15 @@ async def wait_for(check: Callable[[], bool], seconds: float = 15) -> bool:
             return False
         await asyncio.sleep(0.02)
     return True
+
+
+async def poll(read: Callable[[], Awaitable[Any]], seconds: float = 10) -> Any:
+    """The first truthy value `read()` gives within `seconds` (else its last)."""
+    for _ in range(int(seconds / 0.05)):
+        if found := await read():
+            return found
+        await asyncio.sleep(0.05)
+    return await read()
 
 
 @dataclass
