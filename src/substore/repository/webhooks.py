@@ -123,7 +123,7 @@ async def pending_delivery(
 
 
 async def start_delivery(conn: AsyncConnection, values: dict[str, Any]) -> Record:
-    statement = deliveries.insert().values(**values, status=PENDING).returning(deliveries)
+    statement = deliveries.insert().values(**values).returning(deliveries)
     return (await conn.execute(statement)).one()
 
 
@@ -141,15 +141,31 @@ async def advance_cursor(
     return (await conn.execute(statement)).rowcount > 0
 
 
-async def record_attempt(conn: AsyncConnection, delivery: Record, values: dict[str, Any]) -> bool:
+async def record_attempt(
+    conn: AsyncConnection, account_id: int, delivery_id: int, values: dict[str, Any]
+) -> bool:
     """Update a pending delivery after an attempt; False if it is pending no more."""
     c = deliveries.c
     statement = (
         deliveries.update()
-        .where(c.account_id == delivery.account_id, c.id == delivery.id, c.status == PENDING)
+        .where(c.account_id == account_id, c.id == delivery_id, c.status == PENDING)
         .values(attempts=c.attempts + 1, **values)
     )
     return (await conn.execute(statement)).rowcount > 0
+
+
+async def lock_cursor_at(
+    conn: AsyncConnection, account_id: int, endpoint_id: int, start: int
+) -> bool:
+    """Whether the endpoint's cursor is at `start`, locking the endpoint's row to the end
+    of the transaction (a redelivery waits for it)."""
+    c = endpoints.c
+    statement = (
+        sa.select(c.id)
+        .where(c.account_id == account_id, c.id == endpoint_id, c.delivered_sequence == start)
+        .with_for_update()
+    )
+    return (await conn.scalar(statement)) is not None
 
 
 async def cancel_pending(conn: AsyncConnection, account_id: int, endpoint_id: int) -> None:
