@@ -22,7 +22,13 @@ def _start(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = serve(port, env, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    wait_until_healthy(f"{url}/healthz")
+    try:
+        wait_until_healthy(f"{url}/healthz", seconds=90)  # two workers on a loaded machine
+    except AssertionError:
+        proc.kill()
+        proc.wait(timeout=20)
+        proc.stdout.close()
+        raise
     return proc, url
 
 
