@@ -207,3 +207,36 @@ async def test_retention_prunes_only_what_every_enabled_endpoint_delivered(
     assert await wait_for(lambda: len(receiver.events()) == 5)
     await asyncio.sleep(0.2)  # the cursor moves in the transaction after the 2xx
     assert await pruner.prune() == 5
+
+
+async def test_a_batch_waits_for_the_one_before_it(store, receiver, dispatchers):
+    _, receiver.secret = await add_endpoint(store.api, receiver.url)
+    receiver.statuses = [500]
+    clock = FakeClock()
+    started(dispatchers, store, clock=clock)
+    await store.api.data(CREATE, n="+12015550100")
+    assert await wait_for(lambda: len(receiver.received) == 1)
+    await store.api.data(IMPORT, rows=[{"number": f"+1201555{n:04d}"} for n in range(1, 151)])
+    await asyncio.sleep(0.5)
+    assert len(receiver.received) == 1  # the later events wait behind the failed batch
+    clock.advance(timedelta(seconds=10))
+    assert await wait_for(lambda: len(receiver.events()) == 152)
+    first, *rest = receiver.received
+    assert receiver.received[1].webhook_id == first.webhook_id  # the same batch again
+    assert [e["sequence"] for e in receiver.events()[1:]] == list(range(1, 152))
+    assert [len(r.events) for r in rest] == [1, 100, 50]
+
+
+REDELIVER = """mutation($id: ID!, $from: Int!) {
+  redeliverWebhookEvents(endpointId: $id, fromSequence: $from) { userErrors { code } } }"""
+
+
+async def test_redelivery_sends_kept_events_again_under_a_new_id(store, receiver, dispatchers):
+    endpoint_id, receiver.secret = await add_endpoint(store.api, receiver.url)
+    started(dispatchers, store)
+    await store.api.data(IMPORT, rows=[{"number": f"+1201555{n:04d}"} for n in range(3)])
+    assert await wait_for(lambda: len(receiver.events()) == 3)
+    await store.api.data(REDELIVER, id=endpoint_id, **{"from": 2})
+    assert await wait_for(lambda: len(receiver.events()) == 5)
+    assert [e["sequence"] for e in receiver.events()] == [1, 2, 3, 2, 3]
+    assert receiver.received[0].webhook_id != receiver.received[1].webhook_id
