@@ -20,6 +20,7 @@ METADATA = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
 )
 MAX_URL_LENGTH = 2048
+LOOKUP_SECONDS = 5
 
 
 class RefusedTarget(ValueError):
@@ -101,9 +102,13 @@ async def _lookup(host: str, port: int) -> list[Address]:
         pass
     loop = asyncio.get_running_loop()
     try:
-        found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        # Bounded: a creating request holds its database connection while it waits.
+        async with asyncio.timeout(LOOKUP_SECONDS):
+            found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise RefusedTarget(f"{host} does not resolve: check the host name.") from None
+    except TimeoutError:
+        raise RefusedTarget(f"{host} did not resolve within {LOOKUP_SECONDS} s.") from None
     # The scope of a link-local IPv6 address ("fe80::1%eth0") is not part of the address.
     return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in found]
 
