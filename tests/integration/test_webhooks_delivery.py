@@ -27,6 +27,7 @@ DELIVERIES = """query($id: ID!) { webhookDeliveries(endpointId: $id, first: 10) 
 ENDPOINT = "{ webhookEndpoints { enabled disabledReason deliveredSequence } }"
 ENABLE = """mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: true}) {
   userErrors { code } } }"""
+DISABLE = ENABLE.replace("enabled: true", "enabled: false")
 
 
 @pytest.fixture
@@ -240,3 +241,15 @@ async def test_redelivery_sends_kept_events_again_under_a_new_id(store, receiver
     assert await wait_for(lambda: len(receiver.events()) == 5)
     assert [e["sequence"] for e in receiver.events()] == [1, 2, 3, 2, 3]
     assert receiver.received[0].webhook_id != receiver.received[1].webhook_id
+
+
+async def test_enabling_an_endpoint_retries_its_pending_batch_at_once(store, receiver, dispatchers):
+    endpoint_id, _ = await add_endpoint(store.api, receiver.url)
+    receiver.statuses = [500]
+    started(dispatchers, store)
+    await store.api.data(CREATE, n="+12015550100")
+    assert await wait_for(lambda: len(receiver.received) == 1)
+    await store.api.data(DISABLE, id=endpoint_id)
+    await store.api.data(ENABLE, id=endpoint_id)  # well before the retry's 5-10 s
+    assert await wait_for(lambda: len(receiver.received) == 2, seconds=4)
+    assert receiver.received[0].webhook_id == receiver.received[1].webhook_id

@@ -168,6 +168,16 @@ async def lock_cursor_at(
     return (await conn.scalar(statement)) is not None
 
 
+async def retry_pending_now(conn: AsyncConnection, account_id: int, endpoint_id: int) -> None:
+    c = deliveries.c
+    statement = (
+        deliveries.update()
+        .where(c.account_id == account_id, c.endpoint_id == endpoint_id, c.status == PENDING)
+        .values(next_attempt_at=sa.func.now())
+    )
+    await conn.execute(statement)
+
+
 async def cancel_pending(conn: AsyncConnection, account_id: int, endpoint_id: int) -> None:
     c = deliveries.c
     statement = (

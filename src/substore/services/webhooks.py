@@ -117,7 +117,7 @@ async def update_endpoint(
     if changes.event_types is not None or changes.all_events:
         values["event_types"] = _types(changes.event_types)
     if changes.enabled is not None:
-        # Enabling clears why it was disabled; a pending batch goes out at once.
+        # Enabling clears why it was disabled.
         values |= {"enabled": changes.enabled, "disabled_reason": None}
     secret = signing.new_secret() if changes.rotate_secret else None
     if secret is not None:
@@ -125,6 +125,8 @@ async def update_endpoint(
     row = endpoint_id and await repo.update_endpoint(conn, account.id, endpoint_id, values)
     if not row:
         return EndpointResult(user_errors=[not_found(label)])
+    if changes.enabled:  # whoever enables it has fixed something: try now, not at the next retry
+        await repo.retry_pending_now(conn, account.id, row.id)
     return EndpointResult(endpoint=row, secret=secret)
 
 
