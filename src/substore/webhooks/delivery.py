@@ -130,14 +130,19 @@ async def step(engine: AsyncEngine, sender: Sender, account_id: int, endpoint_id
         if endpoint is None or not endpoint.enabled:
             return False
         pending = await repo.pending_delivery(conn, account_id, endpoint_id)
-        if pending is not None:
-            if pending.next_attempt_at and pending.next_attempt_at > sender.clock():
-                return False
-            rows = await events_after(conn, account_id, pending.first_sequence - 1, 100)
-            last = pending.last_sequence
-            wanted = [r for r in rows if r.sequence <= last and _takes(endpoint, r.type)]
-            return await _attempt(engine, sender, endpoint, Batch.of(pending), wanted)
-        rows = await events_after(conn, account_id, endpoint.delivered_sequence, 100)
+        if (
+            pending is not None
+            and pending.next_attempt_at
+            and pending.next_attempt_at > sender.clock()
+        ):
+            return False
+        after = pending.first_sequence - 1 if pending else endpoint.delivered_sequence
+        rows = await events_after(conn, account_id, after, 100)
+    # The connection is back in the pool before anything is sent.
+    if pending is not None:
+        last = pending.last_sequence
+        wanted = [r for r in rows if r.sequence <= last and _takes(endpoint, r.type)]
+        return await _attempt(engine, sender, endpoint, Batch.of(pending), wanted)
     if not rows:
         return False
     wanted = [r for r in rows if _takes(endpoint, r.type)]
