@@ -74,9 +74,9 @@ def wait_until_healthy(url: str, seconds: float = 30) -> None:
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any, **config: Any) -> Iterator[str]:
-    """`app` served by uvicorn on a free port in a thread; yields its base URL."""
-    port = free_port()
+def serve_in_thread(app: Any, port: int | None = None, **config: Any) -> Iterator[str]:
+    """`app` served by uvicorn on `port` (else a free one) in a thread; yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config)
     )

@@ -99,6 +99,16 @@ class Settings(BaseSettings):
     # by commas (https://app.example.com). Unset: no CORS headers at all.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
+    # Webhooks (webhooks/): `substore serve` runs the dispatcher unless this is false (one
+    # process delivers at a time, whichever holds the database's advisory lock).
+    webhook_dispatcher: bool = True
+    # Development and tests only: http URLs, and targets on loopback or private networks.
+    webhook_allow_private: bool = False
+    # How often the dispatcher looks for new events: the floor of the delivery lag.
+    webhook_poll_seconds: float = Field(default=0.2, gt=0, le=5)
+    # Events older than this are pruned once every enabled endpoint has delivered them.
+    event_retention_days: float = Field(default=30, gt=0)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _exact_origins(cls, value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:

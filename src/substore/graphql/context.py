@@ -36,6 +36,8 @@ class Context:
     import_rows: list[services.SubscriberInput] | None = None
     # The document as the edge parsed it: the schema's parse step takes it (documents.py).
     document: DocumentNode | None = None
+    # Webhook URLs on loopback and private networks, and http ones (development, tests).
+    webhook_allow_private: bool = False
     # graphql-core resolves sibling fields concurrently; one connection runs one
     # statement at a time, so resolvers take turns.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

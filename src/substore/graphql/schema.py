@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 from substore import phone, services
 from substore.errors import ErrorCode, SubstoreError, UserError
 from substore.graphql import types as t
+from substore.graphql import webhooks as hooks
 from substore.graphql.context import Info
 from substore.graphql.documents import KnownDocuments
 from substore.graphql.events import SubscriberEventConnection, subscriber_events
@@ -114,6 +115,14 @@ class Query:
         resolver=subscriber_events,
         description="The account's change feed for replay, oldest first, at most 500 a page "
         "(100 unless first says); a cursor is an event's sequence.",
+    )
+    webhook_endpoints: list[hooks.WebhookEndpoint] = strawberry.field(
+        resolver=hooks.webhook_endpoints, description="The account's webhook endpoints."
+    )
+    webhook_deliveries: hooks.WebhookDeliveryConnection = strawberry.field(
+        resolver=hooks.webhook_deliveries,
+        description="An endpoint's batches of events, newest first: attempts, the last "
+        "status code or error, the next try.",
     )
 
     @strawberry.field(description="Normalise a number as createSubscriber would; stores nothing.")
@@ -255,6 +264,26 @@ class Mutation:
         resolver=import_subscribers,
         permission_classes=[CanWrite],
         description="Create or update up to 1000 subscribers; one result per row, in order.",
+    )
+
+    create_webhook_endpoint: hooks.WebhookEndpointPayload = strawberry.mutation(
+        resolver=hooks.create_webhook_endpoint,
+        permission_classes=[CanWrite],
+        description="POST the account's subscriber events to a URL (https, public); the "
+        "payload shows its signing secret, once.",
+    )
+    update_webhook_endpoint: hooks.WebhookEndpointPayload = strawberry.mutation(
+        resolver=hooks.update_webhook_endpoint,
+        permission_classes=[CanWrite],
+        description="Enable, disable, change events or URL, or rotate the secret (shown once).",
+    )
+    delete_webhook_endpoint: hooks.DeleteWebhookEndpointPayload = strawberry.mutation(
+        resolver=hooks.delete_webhook_endpoint, permission_classes=[CanWrite]
+    )
+    redeliver_webhook_events: hooks.WebhookEndpointPayload = strawberry.mutation(
+        resolver=hooks.redeliver_webhook_events,
+        permission_classes=[CanWrite],
+        description="Send the account's events again, from fromSequence to the newest, in order.",
     )
 
 

@@ -55,6 +55,7 @@ from substore.web.outage import RETRY_AFTER_SECONDS, Availability, is_unavailabl
 from substore.web.ratelimit import RateLimiter
 from substore.web.readers import Readers
 from substore.web.trusted import TrustedDocuments
+from substore.webhooks.dispatcher import Dispatcher
 
 log = logging.getLogger("substore.web")
 # GraphiQL, React and their CSS, pinned from the npm registry (graphiql 3.8.3, react and
@@ -99,13 +100,16 @@ def create_app(
     watch_database: bool = False,
     check_database: bool = True,
     start_normalisers: bool = False,
+    start_dispatcher: bool = False,
 ) -> Starlette:
     """The API on `engine`, or on a new engine from `settings` made at start-up.
 
     `on_shutdown` runs after the app has stopped (`substore serve` releases the embedded
     database there); `watch_database` starts the embedded PostgreSQL again if it dies;
     `check_database` refuses to start on a database that does not answer;
-    `start_normalisers` starts the import's normaliser processes before serving."""
+    `start_normalisers` starts the import's normaliser processes before serving;
+    `start_dispatcher` runs the webhook dispatcher in this process (one process of all that
+    do delivers at a time: webhooks/dispatcher.py)."""
     schema = build_schema()
     principals = auth.PrincipalCache(settings.auth_cache_seconds)
     cpu = CpuPool(settings.normalize_workers, services.warm_up)
@@ -129,8 +133,13 @@ def create_app(
         listener = Listener(asyncpg_dsn(app.state.engine.url))  # opens with a first subscription
         app.state.feed = Feed(app.state.engine, listener, settings.max_subscriptions_per_key)
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
+        dispatcher = Dispatcher.from_settings(app.state.engine, settings)
+        if start_dispatcher:
+            dispatcher.start()
+        app.state.dispatcher = dispatcher
         yield
         await listener.close()
+        await dispatcher.stop()
         if watcher is not None:
             watcher.cancel()
         cpu.close()
@@ -176,7 +185,16 @@ def create_app(
                 return sse.stream(schema, operation, context, keepalive, headers)
             if accepted is None:
                 raise RequestError(Code.NOT_ACCEPTABLE, NOT_ACCEPTABLE_MESSAGE)
-            runtime = Runtime(state.engine, schema, cpu, accounts, state.readers, plans, rows)
+            runtime = Runtime(
+                state.engine,
+                schema,
+                cpu,
+                accounts,
+                state.readers,
+                plans,
+                rows,
+                settings.webhook_allow_private,
+            )
             call = Call(principal, operation, request_id, headers, media)
             response = await execute(runtime, call, fields)
         except RequestError as error:

@@ -46,6 +46,7 @@ class Runtime:
     readers: Readers
     plans: Plans | None  # None: every operation through the plain executor
     rows: ImportRows | None  # None: import rows coerced by graphql-core too
+    webhook_allow_private: bool = False  # SUBSTORE_WEBHOOK_ALLOW_PRIVATE
 
 
 def masked(request_id: str) -> str:
@@ -120,6 +121,7 @@ async def _answer(runtime: Runtime, call: Call, conn: AsyncConnection) -> Outcom
         conn,
         runtime.cpu.run,
         document=call.operation.document,
+        webhook_allow_private=runtime.webhook_allow_private,
     )
     data, found, changed = await _run(runtime, call.operation, context)
     errors, status = classify(found, call.request_id)

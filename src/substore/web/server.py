@@ -281,6 +281,7 @@ def worker_app() -> Any:
         watch_database=watch,
         check_database=False,
         start_normalisers=True,
+        start_dispatcher=settings.webhook_dispatcher,
     )
     # What start-up made (modules, the schema) lives as long as the process: out of the
     # collector's way, so that full collections under load stay short (measured on the

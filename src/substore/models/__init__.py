@@ -1,5 +1,6 @@
-"""Tables: accounts, api_keys, subscribers, consent_events, trusted_documents. SQLModel
-classes; imports nothing of substore.
+"""Tables: accounts, api_keys, subscribers, consent_events, trusted_documents, the outbox
+and webhooks (models/webhooks.py). SQLModel classes; imports nothing of substore outside
+this package (columns.py: the metadata and the shared column shapes).
 
 Every subscriber key starts with account_id so the table can later be sharded by account.
 """
@@ -14,14 +15,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-metadata = SQLModel.metadata
-metadata.naming_convention = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from substore.models.columns import (
+    account_column,
+    id_column,
+    metadata,
+    now_column,
+    optional_time,
+)
+
+# The webhook tables live in models/webhooks.py; named here too, as every other table is.
+from substore.models.webhooks import DeliveryStatus as DeliveryStatus
+from substore.models.webhooks import WebhookDelivery as WebhookDelivery
+from substore.models.webhooks import WebhookEndpoint as WebhookEndpoint
+
+__all__ = ["metadata"]  # re-exported for alembic's env.py and the migration tests
 
 
 def table(model: type[SQLModel]) -> sa.Table:
@@ -41,24 +48,6 @@ class Scope(StrEnum):
     WRITE = "write"
 
 
-def _now_column() -> Any:
-    return sa.Column(sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
-
-
-def _optional_time() -> Any:
-    return sa.Column(sa.DateTime(timezone=True))
-
-
-def _id_column(primary_key: bool = True) -> Any:
-    # An account's table names its primary key itself, account_id first.
-    return sa.Column(sa.BigInteger, sa.Identity(), primary_key=primary_key, nullable=False)
-
-
-def _account_column() -> Any:
-    account = sa.ForeignKey("accounts.id", ondelete="CASCADE")
-    return sa.Column(sa.BigInteger, account, nullable=False)
-
-
 class ConsentAction(StrEnum):
     SUBSCRIBED = "SUBSCRIBED"
     UNSUBSCRIBED = "UNSUBSCRIBED"
@@ -72,10 +61,10 @@ def _time_column(default: str) -> Any:
 class Account(SQLModel, table=True):
     __tablename__ = "accounts"
 
-    id: int | None = Field(default=None, sa_column=_id_column())
+    id: int | None = Field(default=None, sa_column=id_column())
     name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     default_region: str = Field(sa_column=sa.Column(sa.String(2), nullable=False))
-    created_at: datetime | None = Field(default=None, sa_column=_now_column())
+    created_at: datetime | None = Field(default=None, sa_column=now_column())
     # Local times in each subscriber's own zones between which no message may go out
     # (the TCPA allows 8am-9pm). start == end means no quiet hours.
     quiet_hours_start: time = Field(default=time(21), sa_column=_time_column("21:00"))
@@ -89,13 +78,13 @@ class ApiKey(SQLModel, table=True):
         sa.Index(None, "account_id"),
     )
 
-    id: int | None = Field(default=None, sa_column=_id_column())
-    account_id: int = Field(sa_column=_account_column())
+    id: int | None = Field(default=None, sa_column=id_column())
+    account_id: int = Field(sa_column=account_column())
     scope: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     prefix: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     # sha256 of the whole secret; the secret itself is shown once and never stored.
     key_hash: str = Field(sa_column=sa.Column("hash", sa.String(64), nullable=False, unique=True))
-    created_at: datetime | None = Field(default=None, sa_column=_now_column())
+    created_at: datetime | None = Field(default=None, sa_column=now_column())
     revoked_at: datetime | None = Field(
         default=None, sa_column=sa.Column(sa.DateTime(timezone=True))
     )
@@ -123,8 +112,8 @@ class Subscriber(SQLModel, table=True):
         sa.CheckConstraint("status IN ('SUBSCRIBED', 'UNSUBSCRIBED')", name="status"),
     )
 
-    id: int | None = Field(default=None, sa_column=_id_column(primary_key=False))
-    account_id: int = Field(sa_column=_account_column())
+    id: int | None = Field(default=None, sa_column=id_column(primary_key=False))
+    account_id: int = Field(sa_column=account_column())
     e164_number: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     number: str = Field(sa_column=sa.Column(sa.String(17), nullable=False))
     raw_number: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
@@ -147,16 +136,16 @@ class Subscriber(SQLModel, table=True):
             sa.Text, nullable=False, server_default=SubscriberStatus.SUBSCRIBED.value
         ),
     )
-    created_at: datetime | None = Field(default=None, sa_column=_now_column())
-    updated_at: datetime | None = Field(default=None, sa_column=_now_column())
+    created_at: datetime | None = Field(default=None, sa_column=now_column())
+    updated_at: datetime | None = Field(default=None, sa_column=now_column())
     # Consent: evidence given (never invented), and the opt-out that only fresh consent
     # or an opt-in keyword may undo.
-    consented_at: datetime | None = Field(default=None, sa_column=_optional_time())
+    consented_at: datetime | None = Field(default=None, sa_column=optional_time())
     consent_source: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    unsubscribed_at: datetime | None = Field(default=None, sa_column=_optional_time())
+    unsubscribed_at: datetime | None = Field(default=None, sa_column=optional_time())
     unsubscribe_source: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     # When status last changed: a statement that sets it to its own time made a change.
-    status_changed_at: datetime | None = Field(default=None, sa_column=_now_column())
+    status_changed_at: datetime | None = Field(default=None, sa_column=now_column())
     # phonenumbers' time zones of the number (its country's when the number says no more),
     # space-separated: stored as text[] they cost the bulk upsert about 10% of its speed.
     time_zones: str = Field(
@@ -224,7 +213,7 @@ class TrustedDocument(SQLModel, table=True):
 
     id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))  # hex SHA-256
     document: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    created_at: datetime | None = Field(default=None, sa_column=_now_column())
+    created_at: datetime | None = Field(default=None, sa_column=now_column())
 
 
 class SubscriberEvent(SQLModel, table=True):
@@ -248,7 +237,7 @@ class SubscriberEvent(SQLModel, table=True):
         ),
     )
 
-    account_id: int = Field(sa_column=_account_column())
+    account_id: int = Field(sa_column=account_column())
     sequence: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     id: str = Field(
         sa_column=sa.Column(sa.Uuid, nullable=False, server_default=sa.text("gen_random_uuid()"))

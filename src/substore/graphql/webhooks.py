@@ -1,0 +1,228 @@
+"""Webhook endpoints in the contract: types, inputs and thin resolvers over
+services/webhooks.py. Secrets appear once, in the payload that made them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from substore import models
+from substore.errors import ErrorCode, UserError
+from substore.graphql import types as t
+from substore.graphql.context import Info
+from substore.graphql.paging import PageInfo, bad_cursor, query_error, seal, unseal
+from substore.services import webhooks as hooks
+
+DeliveryStatus = strawberry.enum(models.DeliveryStatus, name="WebhookDeliveryStatus")
+KIND = "WebhookEndpoint"
+
+
+@strawberry.type(description="Where the account's subscriber events are POSTed.")
+class WebhookEndpoint:
+    id: strawberry.ID
+    url: str
+    events: list[str] = strawberry.field(description="The event types it is sent.")
+    enabled: bool
+    disabled_reason: str | None = strawberry.field(
+        description="Why it was disabled, when substore disabled it (retries ran out)."
+    )
+    delivered_sequence: int = strawberry.field(
+        description="Every event numbered up to this one has been delivered."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Any) -> WebhookEndpoint:
+        return cls(
+            id=t.encode_id(KIND, row.id),
+            url=row.url,
+            events=list(row.event_types or hooks.EVENT_TYPES),
+            enabled=row.enabled,
+            disabled_reason=row.disabled_reason,
+            delivered_sequence=row.delivered_sequence,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(description="One batch of events (up to 100) and its attempts.")
+class WebhookDelivery:
+    webhook_id: str = strawberry.field(description="The webhook-id header, on every attempt.")
+    first_sequence: int
+    last_sequence: int
+    event_count: int
+    status: DeliveryStatus  # type: ignore[valid-type]
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> WebhookDelivery:
+        return cls(
+            webhook_id=row.message_id,
+            first_sequence=row.first_sequence,
+            last_sequence=row.last_sequence,
+            event_count=row.event_count,
+            status=models.DeliveryStatus(row.status),
+            attempts=row.attempts,
+            last_status_code=row.last_status_code,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            last_attempt_at=row.last_attempt_at,
+            next_attempt_at=row.next_attempt_at,
+            delivered_at=row.delivered_at,
+        )
+
+
+@strawberry.type
+class WebhookDeliveryEdge:
+    node: WebhookDelivery
+    cursor: str
+
+
+@strawberry.type(description="An endpoint's deliveries, newest first.")
+class WebhookDeliveryConnection:
+    edges: list[WebhookDeliveryEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class CreateWebhookEndpointInput:
+    url: str = strawberry.field(description="https, resolving to a public address.")
+    events: list[str] | None = strawberry.field(
+        default=None, description="Event types to send (subscriber.created, ...); all if omitted."
+    )
+
+
+@strawberry.input(description="Omitted fields keep their value.")
+class UpdateWebhookEndpointInput:
+    url: str | None = None
+    enabled: bool | None = None
+    events: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="null: every type."
+    )
+    rotate_secret: bool = strawberry.field(
+        default=False, description="A new secret (shown once in this payload) signs from now on."
+    )
+
+
+@strawberry.type
+class WebhookEndpointPayload:
+    endpoint: WebhookEndpoint | None
+    secret: str | None = strawberry.field(
+        description="The whsec_ signing secret: only here, when it was just made."
+    )
+    user_errors: list[t.UserError]
+
+    @classmethod
+    def of(cls, result: hooks.EndpointResult) -> WebhookEndpointPayload:
+        endpoint = WebhookEndpoint.of(result.endpoint) if result.endpoint else None
+        errors = t.user_errors(result.user_errors)
+        return cls(endpoint=endpoint, secret=result.secret, user_errors=errors)
+
+
+@strawberry.type
+class DeleteWebhookEndpointPayload:
+    deleted_endpoint_id: strawberry.ID | None
+    user_errors: list[t.UserError]
+
+
+def endpoint_pk(global_id: str) -> int | None:
+    decoded = t.decode_id(global_id)
+    return decoded[1] if decoded and decoded[0] == KIND else None
+
+
+async def webhook_endpoints(info: Info) -> list[WebhookEndpoint]:
+    ctx = info.context
+    return [WebhookEndpoint.of(r) for r in await ctx.db(hooks.list_endpoints, ctx.account)]
+
+
+async def create_webhook_endpoint(
+    info: Info, input: CreateWebhookEndpointInput
+) -> WebhookEndpointPayload:
+    ctx = info.context
+    private = ctx.webhook_allow_private
+    result = await ctx.db(hooks.create_endpoint, ctx.account, input.url, input.events, private)
+    return WebhookEndpointPayload.of(result)
+
+
+async def update_webhook_endpoint(
+    info: Info, id: strawberry.ID, input: UpdateWebhookEndpointInput
+) -> WebhookEndpointPayload:
+    ctx = info.context
+    changes = hooks.EndpointChanges(
+        url=input.url,
+        enabled=input.enabled,
+        event_types=input.events or None,
+        all_events=input.events is None,
+        rotate_secret=input.rotate_secret,
+    )
+    private = ctx.webhook_allow_private
+    result = await ctx.db(hooks.update_endpoint, ctx.account, endpoint_pk(id), id, changes, private)
+    return WebhookEndpointPayload.of(result)
+
+
+async def delete_webhook_endpoint(info: Info, id: strawberry.ID) -> DeleteWebhookEndpointPayload:
+    ctx = info.context
+    problems = await ctx.db(hooks.delete_endpoint, ctx.account, endpoint_pk(id), id)
+    deleted = None if problems else id
+    return DeleteWebhookEndpointPayload(
+        deleted_endpoint_id=deleted, user_errors=t.user_errors(problems)
+    )
+
+
+async def redeliver_webhook_events(
+    info: Info, endpoint_id: strawberry.ID, from_sequence: int
+) -> WebhookEndpointPayload:
+    ctx = info.context
+    pk = endpoint_pk(endpoint_id)
+    result = await ctx.db(hooks.redeliver, ctx.account, pk, endpoint_id, from_sequence)
+    return WebhookEndpointPayload.of(result)
+
+
+async def webhook_deliveries(
+    info: Info, endpoint_id: strawberry.ID, first: int = 20, after: str | None = None
+) -> WebhookDeliveryConnection:
+    ctx = info.context
+    if not 0 <= first <= hooks.MAX_DELIVERY_PAGE:
+        problem = UserError(
+            ErrorCode.PARAMETER_INVALID,
+            f"first must be between 0 and {hooks.MAX_DELIVERY_PAGE}.",
+            ("first",),
+        )
+        raise query_error(problem)
+    pk = endpoint_pk(endpoint_id)
+    found: tuple[list[Any], bool] | None = None
+    if pk:
+        found = await ctx.db(hooks.page_deliveries, ctx.account, pk, _before(after), first)
+    if found is None:
+        raise query_error(hooks.not_found(endpoint_id, "endpointId"))
+    rows, more = found
+    edges = [WebhookDeliveryEdge(node=WebhookDelivery.of(r), cursor=_cursor(r.id)) for r in rows]
+    page_info = PageInfo(
+        has_previous_page=after is not None,
+        has_next_page=more,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return WebhookDeliveryConnection(edges=edges, page_info=page_info)
+
+
+def _cursor(delivery_id: int) -> str:
+    return seal(f"WebhookDelivery:{delivery_id}")
+
+
+def _before(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    kind, _, digits = unseal(cursor).partition(":")
+    if kind != "WebhookDelivery" or not (digits.isascii() and digits.isdigit()):
+        raise bad_cursor()
+    return int(digits)
