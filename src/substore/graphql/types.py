@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types.enum import has_enum_definition
 
 from substore import errors, phone, services
 from substore.graphql import consent
+from substore.graphql.enums import described_enum
 from substore.models import SubscriberStatus as StatusValue
 from substore.services import Record
 
@@ -27,27 +27,6 @@ ImportRowStatus = services.RowStatus
 NumberType = Enum(  # type: ignore[misc]
     "NumberType", {name: name for name in sorted(phone.NUMBER_TYPES.values())}
 )
-
-
-def described_enum(
-    enum: type[Enum], name: str, description: str, values: Mapping[str, str]
-) -> None:
-    """strawberry.enum (which marks `enum` in place) for an enum defined outside the
-    GraphQL layer, each value described by `values` (member name -> description).
-
-    strawberry.enum_value describes only members written in a strawberry class body; these
-    enums belong to other modules (or, NumberType, to phonenumbers), so the descriptions
-    are set on the definition strawberry.enum made. A name that is not a member is a
-    mistake and raises; a member left out stays undescribed, and the schema's description
-    test (tests/unit/test_schema_descriptions.py) names it.
-    """
-    strawberry.enum(enum, name=name, description=description)
-    unknown = sorted(set(values) - set(enum.__members__))
-    if unknown:
-        raise ValueError(f"{name} has no member {', '.join(unknown)}")
-    assert has_enum_definition(enum)
-    for value in enum.__strawberry_definition__.values:
-        value.description = values.get(value.name)
 
 
 described_enum(
