@@ -57,8 +57,8 @@ ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
     "a warning, a number kept opted out.",
     ErrorCode.ONE_OF_SEVERAL_PARAMETERS_REQUIRED: "Exactly one of several arguments is needed "
     "(a subscriber by id or by number).",
-    ErrorCode.INVALID_PHONENUMBER_FORMAT: "The number cannot be made canonical E.164; its "
-    "reason says why (see Reasons).",
+    ErrorCode.INVALID_PHONENUMBER_FORMAT: "The number cannot be made canonical E.164; the "
+    "error's reason says why (NOT_A_NUMBER, TOO_SHORT ...).",
     ErrorCode.INVALID_COUNTRYCODE_FORMAT: "A region that is neither an ISO 3166-1 code nor an "
     "English country name.",
     ErrorCode.INVALID_EMAIL_FORMAT: "An email address that is not one.",

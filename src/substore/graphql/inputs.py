@@ -23,8 +23,8 @@ from substore.graphql.types import NumberType, SubscriberStatus
 
 
 @strawberry.input(
-    description="A subscriber's fields, keyed by its number: an omitted field keeps its "
-    "stored value, an explicit null clears it."
+    description="A subscriber's fields: an omitted field keeps its stored value, an "
+    "explicit null clears it."
 )
 class SubscriberInput:
     number: PhoneNumber | None = strawberry.field(

@@ -216,8 +216,7 @@ class Query:
 
 
 @strawberry.type(
-    description="What can be changed. Every mutation needs a key or token with the write "
-    "scope, and reports expected problems in userErrors."
+    description="What can be changed; every mutation needs a key or token with the write scope."
 )
 class Mutation:
     @strawberry.mutation(permission_classes=[CanWrite], description="Create, or update by number.")
