@@ -21,35 +21,55 @@ from enum import StrEnum
 
 
 class ErrorCode(StrEnum):
-    """Codes of `userErrors`, from the vendor vocabularies in shared/seeds."""
+    """Codes of `userErrors`, from the vendor vocabularies in shared/seeds.
 
-    # A required field is missing or blank (a number, an id).
+    What each means is in ERROR_CODE_MEANINGS below: the GraphQL enum's value descriptions
+    and the docs' error-code page both read it.
+    """
+
     PARAMETER_REQUIRED = "PARAMETER_REQUIRED"
-    # A value that cannot be used: unknown enum, bad cursor, text the store cannot hold, a
-    # future consentedAt.
     PARAMETER_INVALID = "PARAMETER_INVALID"
-    # Over a length or count limit: more than 1000 rows, a search over 100 characters.
     PARAMETER_TOO_LONG = "PARAMETER_TOO_LONG"
-    # Under a minimum length, such as a key prefix too short to name one key.
     PARAMETER_TOO_SHORT = "PARAMETER_TOO_SHORT"
-    # Arguments that cannot go together (first with last); as a warning, a number kept opted out.
     CONFLICTING_PARAMETERS = "CONFLICTING_PARAMETERS"
-    # Exactly one of several arguments is needed (a subscriber by id or by number).
     ONE_OF_SEVERAL_PARAMETERS_REQUIRED = "ONE_OF_SEVERAL_PARAMETERS_REQUIRED"
-    # The number cannot be made canonical E.164; its reason says why (see Reasons).
     INVALID_PHONENUMBER_FORMAT = "INVALID_PHONENUMBER_FORMAT"
-    # A region that is neither an ISO 3166-1 code nor an English country name.
     INVALID_COUNTRYCODE_FORMAT = "INVALID_COUNTRYCODE_FORMAT"
-    # An email address that is not one.
     INVALID_EMAIL_FORMAT = "INVALID_EMAIL_FORMAT"
-    # A time range whose end comes before its start (createdAfter after createdBefore).
     INVALID_DATE_RANGE = "INVALID_DATE_RANGE"
-    # No such record in the caller's account (also for another account's: existence never leaks).
     RECORD_NOT_FOUND = "RECORD_NOT_FOUND"
-    # The change would take a unique key another record holds (moving to a number in use).
     DUPLICATE_RESOURCE = "DUPLICATE_RESOURCE"
-    # The key's scope does not allow the operation.
     FORBIDDEN = "FORBIDDEN"
+
+
+# One sentence a code, for a person reading an error: the description of the GraphQL enum
+# value (graphql/types.py) and the code's row on the docs' error-code page
+# (docs/gen/reference.py), so the two cannot say different things.
+ERROR_CODE_MEANINGS: dict[ErrorCode, str] = {
+    ErrorCode.PARAMETER_REQUIRED: "A required field is missing or blank (a number, an id).",
+    ErrorCode.PARAMETER_INVALID: "A value that cannot be used: unknown enum, bad cursor, text "
+    "the store cannot hold, a future consentedAt.",
+    ErrorCode.PARAMETER_TOO_LONG: "Over a length or count limit: more than 1000 rows, a search "
+    "over 100 characters.",
+    ErrorCode.PARAMETER_TOO_SHORT: "Under a minimum length, such as a key prefix too short to "
+    "name one key.",
+    ErrorCode.CONFLICTING_PARAMETERS: "Arguments that cannot go together (first with last); as "
+    "a warning, a number kept opted out.",
+    ErrorCode.ONE_OF_SEVERAL_PARAMETERS_REQUIRED: "Exactly one of several arguments is needed "
+    "(a subscriber by id or by number).",
+    ErrorCode.INVALID_PHONENUMBER_FORMAT: "The number cannot be made canonical E.164; the "
+    "error's reason says why (NOT_A_NUMBER, TOO_SHORT ...).",
+    ErrorCode.INVALID_COUNTRYCODE_FORMAT: "A region that is neither an ISO 3166-1 code nor an "
+    "English country name.",
+    ErrorCode.INVALID_EMAIL_FORMAT: "An email address that is not one.",
+    ErrorCode.INVALID_DATE_RANGE: "A time range whose end comes before its start "
+    "(createdAfter after createdBefore).",
+    ErrorCode.RECORD_NOT_FOUND: "No such record in the caller's account (also for another "
+    "account's: existence never leaks).",
+    ErrorCode.DUPLICATE_RESOURCE: "The change would take a unique key another record holds "
+    "(moving to a number in use).",
+    ErrorCode.FORBIDDEN: "The key's scope does not allow the operation.",
+}
 
 
 class PhoneReason(StrEnum):

@@ -7,26 +7,48 @@ Info (not the typed one of context.py, which imports types.py).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
 from substore import models, services
 from substore.consent.quiet_hours import BlockReason
 from substore.errors import SubstoreError
+from substore.graphql.enums import described_enum
 from substore.graphql.paging import PageInfo, bad_cursor, query_error, seal, unseal
 
 # strawberry.enum marks each class in place: the names are aliases, types to mypy.
 ConsentAction = models.ConsentAction
 MessageBlockReason = BlockReason
-strawberry.enum(ConsentAction, name="ConsentAction")
-strawberry.enum(MessageBlockReason, name="MessageBlockReason")
+described_enum(
+    ConsentAction,
+    "ConsentAction",
+    "What a consent event did.",
+    {
+        "SUBSCRIBED": "Consent given: the subscriber became, or stayed, SUBSCRIBED.",
+        "UNSUBSCRIBED": "An opt-out (a keyword, an API call or an import), or a further STOP "
+        "from a number already opted out.",
+        "RESUBSCRIBE_REFUSED": "SUBSCRIBED was asked for a number that opted out, with no "
+        "consent given after the opt-out: it stays UNSUBSCRIBED.",
+    },
+)
+described_enum(
+    MessageBlockReason,
+    "MessageBlockReason",
+    "Why a message may not go out.",
+    {
+        "UNSUBSCRIBED": "The subscriber opted out.",
+        "QUIET_HOURS": "It is quiet hours in at least one of the number's time zones.",
+    },
+)
 
 
 @strawberry.type(description="One change of a subscriber's consent (or a refused one).")
 class ConsentEvent:
-    at: datetime
-    action: ConsentAction
+    at: datetime = strawberry.field(
+        description="When the change happened (a keyword message's receivedAt)."
+    )
+    action: ConsentAction = strawberry.field(description="What the change was.")
     source: str | None = strawberry.field(description='"api", "import", "keyword:STOP" ...')
     detail: str | None = strawberry.field(
         description="The keyword message, or who made the change: the prefix of their API "
@@ -34,22 +56,28 @@ class ConsentEvent:
     )
 
 
-@strawberry.type
+@strawberry.type(description="A consent event and its cursor.")
 class ConsentEventEdge:
-    node: ConsentEvent
-    cursor: str
+    node: ConsentEvent = strawberry.field(description="The consent event.")
+    cursor: str = strawberry.field(
+        description="Pass it as consentEvents(after:) to read the events after this one."
+    )
 
 
 @strawberry.type(description="Consent events, oldest first.")
 class ConsentEventConnection:
-    edges: list[ConsentEventEdge]
-    page_info: PageInfo
+    edges: list[ConsentEventEdge] = strawberry.field(
+        description="The events of this page, oldest first."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether more events lie beyond this page, and its cursors."
+    )
 
 
 @strawberry.type(description="Whether a message may go out now (or at the time asked).")
 class MessagePermission:
-    allowed: bool
-    reason: MessageBlockReason | None
+    allowed: bool = strawberry.field(description="Whether a message may go out at that moment.")
+    reason: MessageBlockReason | None = strawberry.field(description="Why not; null when allowed.")
     next_allowed_at: datetime | None = strawberry.field(
         description="When quiet hours end in every one of the number's time zones; null "
         "when opted out, or when those zones never leave quiet hours together."
@@ -58,8 +86,10 @@ class MessagePermission:
 
 @strawberry.type(description='Local "HH:MM" times between which no message may go out.')
 class QuietHours:
-    start: str
-    end: str
+    start: str = strawberry.field(description='Local "HH:MM" when quiet hours begin.')
+    end: str = strawberry.field(
+        description='Local "HH:MM" when they end; equal to start, there are no quiet hours.'
+    )
 
 
 def _cursor(event_id: int) -> str:
@@ -77,7 +107,17 @@ def _after(cursor: str | None) -> int:
 
 
 async def consent_events(
-    root: Any, info: strawberry.Info, first: int = 50, after: str | None = None
+    root: Any,
+    info: strawberry.Info,
+    first: Annotated[
+        int, strawberry.argument(description="How many events to read, 0 to 500.")
+    ] = 50,
+    after: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A cursor of this list: read the events after it (null: from the first)."
+        ),
+    ] = None,
 ) -> ConsentEventConnection:
     ctx = info.context
     try:
@@ -104,7 +144,14 @@ async def consent_events(
     )
 
 
-def can_message(root: Any, info: strawberry.Info, at: datetime | None = None) -> MessagePermission:
+def can_message(
+    root: Any,
+    info: strawberry.Info,
+    at: Annotated[
+        datetime | None,
+        strawberry.argument(description="The moment to ask about (null: now)."),
+    ] = None,
+) -> MessagePermission:
     found = services.can_message(info.context.account, root.row, at)
     return MessagePermission(
         allowed=found.allowed, reason=found.reason, next_allowed_at=found.next_allowed_at

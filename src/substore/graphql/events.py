@@ -8,7 +8,7 @@ decimal: a client may hand either to subscriberChanges(after:).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -29,8 +29,10 @@ TYPE_DESCRIPTION = (
 @strawberry.type(description="The subscriber an event is about, as the change left it.")
 class EventSubscriber:
     id: strawberry.ID = strawberry.field(description="The subscriber's global id.")
-    e164_number: str
-    status: t.SubscriberStatus
+    e164_number: str = strawberry.field(
+        description="Its number in E.164, e.g. +12015550123 (the key, as the change left it)."
+    )
+    status: t.SubscriberStatus = strawberry.field(description="Its status after the change.")
     changes: JSON = strawberry.field(
         description="The fields the change wrote, by their API names, as stored."
     )
@@ -43,12 +45,16 @@ class SubscriberEvent:
         description="From 1 per account, in commit order, with no gaps; also its cursor."
     )
     type: str = strawberry.field(description=TYPE_DESCRIPTION)
-    occurred_at: datetime
+    occurred_at: datetime = strawberry.field(
+        description="When the change was made (a keyword message's receivedAt)."
+    )
     source: str = strawberry.field(description="api, import or inbound (a keyword message).")
     actor: str | None = strawberry.field(
         description="Who made it: an API key's prefix or a token's subject; null for inbound."
     )
-    subscriber: EventSubscriber
+    subscriber: EventSubscriber = strawberry.field(
+        description="The subscriber it is about, as the change left it."
+    )
 
     @classmethod
     def of(cls, row: Any) -> SubscriberEvent:
@@ -68,16 +74,23 @@ class SubscriberEvent:
         )
 
 
-@strawberry.type
+@strawberry.type(description="An event and its cursor.")
 class SubscriberEventEdge:
-    node: SubscriberEvent
-    cursor: str
+    node: SubscriberEvent = strawberry.field(description="The event.")
+    cursor: str = strawberry.field(
+        description="The event's sequence in decimal: pass it as after, here or to "
+        "subscriberChanges, to read the events after it."
+    )
 
 
 @strawberry.type(description="A page of the change feed, oldest first.")
 class SubscriberEventConnection:
-    edges: list[SubscriberEventEdge]
-    page_info: PageInfo
+    edges: list[SubscriberEventEdge] = strawberry.field(
+        description="The events of this page, in sequence order."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether more events lie beyond this page, and its cursors."
+    )
 
 
 def cursor_of(sequence: int) -> str:
@@ -94,7 +107,18 @@ def sequence_of(cursor: str | None) -> int:
 
 
 async def subscriber_events(
-    info: Info, first: int | None = None, after: str | None = None
+    info: Info,
+    first: Annotated[
+        int | None,
+        strawberry.argument(description="How many events to read, 0 to 500 (null: 100)."),
+    ] = None,
+    after: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A cursor (an event's sequence): read the events after it (null: "
+            "from the first)."
+        ),
+    ] = None,
 ) -> SubscriberEventConnection:
     """Query.subscriberEvents: the account's events after the cursor, oldest first."""
     ctx = info.context

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -39,7 +39,9 @@ class FeedContext:
 FeedInfo = StrawberryInfo[FeedContext, None]
 
 
-@strawberry.type
+@strawberry.type(
+    description="Live updates, over graphql-transport-ws (WebSocket) or server-sent events."
+)
 class Subscription:
     @strawberry.subscription(
         description="Each change of a subscriber as it commits, in sequence order. With "
@@ -49,7 +51,13 @@ class Subscription:
     async def subscriber_changes(
         self,
         info: FeedInfo,
-        after: Sequence | None = None,
+        after: Annotated[
+            Sequence | None,
+            strawberry.argument(
+                description="The last sequence (or cursor) the client saw: the events after "
+                "it are sent first (null: only changes from now)."
+            ),
+        ] = None,
     ) -> AsyncGenerator[SubscriberEvent, None]:
         ctx = info.context
         assert ctx.principal is not None  # subscriptions run only once admitted

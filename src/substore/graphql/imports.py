@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Annotated
 
 import strawberry
 
@@ -16,13 +17,21 @@ from substore.metrics import IMPORT_ROWS
 MAX_IMPORT_ROWS = 1000
 
 
-@strawberry.type
+@strawberry.type(description="What importSubscribers did with one input row.")
 class ImportRowResult:
-    index: int
-    status: t.ImportRowStatus
-    e164_number: str | None
-    user_errors: list[t.UserError]
-    warnings: list[t.UserError]
+    index: int = strawberry.field(description="The row's position in the input, from 0.")
+    status: t.ImportRowStatus = strawberry.field(description="What happened to the row.")
+    e164_number: str | None = strawberry.field(
+        description="The row's number in E.164 (its key); null for a row refused while it "
+        "was read (an invalid number or field)."
+    )
+    user_errors: list[t.UserError] = strawberry.field(
+        description='Why the row failed, each at a path under ["input", index].'
+    )
+    warnings: list[t.UserError] = strawberry.field(
+        description="What is worth checking in a stored row (an opt-out kept, an inferred "
+        "country code, a dropped field)."
+    )
     subscriber_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The stored subscriber (loaded only when asked for).")
@@ -32,18 +41,27 @@ class ImportRowResult:
         return await info.context.subscriber_loader.load(self.subscriber_id)
 
 
-@strawberry.type
+@strawberry.type(description="What importSubscribers did: counts by status, one result a row.")
 class ImportSubscribersPayload:
-    created_count: int
-    updated_count: int
-    merged_count: int
-    failed_count: int
-    skipped_count: int
+    created_count: int = strawberry.field(description="Rows that stored a new subscriber.")
+    updated_count: int = strawberry.field(
+        description="Rows that updated the subscriber already stored with their number."
+    )
+    merged_count: int = strawberry.field(
+        description="Rows merged into an earlier row of this call with the same number."
+    )
+    failed_count: int = strawberry.field(description="Rows refused; nothing of them stored.")
+    skipped_count: int = strawberry.field(
+        description="Rows not stored because another row failed under allOrNothing."
+    )
     kept_opted_out_count: int = strawberry.field(
         description="Rows that asked for SUBSCRIBED on a number that opted out: their other "
         "fields were saved, and they stay UNSUBSCRIBED (each has an OPTED_OUT warning)."
     )
-    user_errors: list[t.UserError]
+    user_errors: list[t.UserError] = strawberry.field(
+        description="Why the call as a whole was refused (more than 1000 rows, a bad "
+        "defaultRegion option); then nothing was stored and there are no results."
+    )
     rows: strawberry.Private[list[services.RowResult]]
 
     @strawberry.field(
@@ -53,8 +71,18 @@ class ImportSubscribersPayload:
     )
     def results(
         self,
-        status: list[t.ImportRowStatus] | None = None,
-        with_warnings: bool = False,
+        status: Annotated[
+            list[t.ImportRowStatus] | None,
+            strawberry.argument(
+                description="Only the rows with one of these statuses (null: every row)."
+            ),
+        ] = None,
+        with_warnings: Annotated[
+            bool,
+            strawberry.argument(
+                description="True adds the rows that carry a warning, whatever their status."
+            ),
+        ] = False,
     ) -> list[ImportRowResult]:
         wanted = set(status) if status else None
         return [
@@ -94,7 +122,20 @@ def _payload(
 
 
 async def import_subscribers(
-    info: Info, input: list[SubscriberInput], options: ImportOptions | None = None
+    info: Info,
+    input: Annotated[
+        list[SubscriberInput],
+        strawberry.argument(
+            description=f"The rows, at most {MAX_IMPORT_ROWS}; rows with the same number "
+            "are merged in input order."
+        ),
+    ],
+    options: Annotated[
+        ImportOptions | None,
+        strawberry.argument(
+            description="How to read and store the rows (null: every option's default)."
+        ),
+    ] = None,
 ) -> ImportSubscribersPayload:
     ctx = info.context
     rows = ctx.import_rows

@@ -22,15 +22,41 @@ from substore.graphql.scalars import PhoneNumber, phone_number
 from substore.graphql.types import NumberType, SubscriberStatus
 
 
-@strawberry.input
+@strawberry.input(
+    description="A subscriber's fields: an omitted field keeps its stored value, an "
+    "explicit null clears it."
+)
 class SubscriberInput:
-    number: PhoneNumber | None = UNSET
-    e164_number: str | None = UNSET
-    first_name: str | None = UNSET
-    last_name: str | None = UNSET
-    email: str | None = UNSET
-    attributes: JSON | None = UNSET
-    status: SubscriberStatus | None = UNSET
+    number: PhoneNumber | None = strawberry.field(
+        default=UNSET,
+        description="The number in any format; one without a country code is read in "
+        "defaultRegion (the row's, else the import's, else the account's).",
+    )
+    e164_number: str | None = strawberry.field(
+        default=UNSET,
+        description="The number in E.164 (+ and at most 15 digits); it wins over number "
+        "(a NUMBER_MISMATCH warning when they differ).",
+    )
+    first_name: str | None = strawberry.field(
+        default=UNSET, description="First name (at most 255 characters)."
+    )
+    last_name: str | None = strawberry.field(
+        default=UNSET, description="Last name (at most 255 characters)."
+    )
+    email: str | None = strawberry.field(
+        default=UNSET,
+        description="Email address (at most 254 characters), checked for its form only.",
+    )
+    attributes: JSON | None = strawberry.field(
+        default=UNSET,
+        description="A JSON object kept with the subscriber (at most 16,384 characters as "
+        "JSON); it replaces the stored one whole.",
+    )
+    status: SubscriberStatus | None = strawberry.field(
+        default=UNSET,
+        description="SUBSCRIBED or UNSUBSCRIBED. SUBSCRIBED does not undo an opt-out "
+        "without a later consentedAt (the row stays UNSUBSCRIBED, with an OPTED_OUT warning).",
+    )
     consented_at: datetime | None = strawberry.field(
         default=UNSET,
         description="When the person gave consent (evidence: never in the future). With "
@@ -103,16 +129,40 @@ def _subscriber_input(cls: type, value: Mapping[str, Any], context: InputContext
 get_object_definition(SubscriberInput, strict=True).from_input = _subscriber_input
 
 
-@strawberry.input
+@strawberry.input(
+    description="Which subscribers a list holds: each field given must match; an omitted "
+    "or null field sets no condition."
+)
 class SubscriberFilter:
-    region_code: str | None = None
-    country_code: int | None = None
-    status: SubscriberStatus | None = None
-    number_type: NumberType | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    updated_after: datetime | None = None
-    updated_before: datetime | None = None
+    region_code: str | None = strawberry.field(
+        default=None,
+        description="The number's ISO 3166-1 alpha-2 region, in any case (e.g. GB).",
+    )
+    country_code: int | None = strawberry.field(
+        default=None, description="The country calling code, 1 to 999 (e.g. 44)."
+    )
+    status: SubscriberStatus | None = strawberry.field(
+        default=None, description="Only subscribers with this status."
+    )
+    number_type: NumberType | None = strawberry.field(
+        default=None, description="Only numbers of this kind of line."
+    )
+    created_after: datetime | None = strawberry.field(
+        default=None, description="Only subscribers first stored after this moment (exclusive)."
+    )
+    created_before: datetime | None = strawberry.field(
+        default=None,
+        description="Only subscribers first stored before this moment (exclusive); later "
+        "than createdAfter.",
+    )
+    updated_after: datetime | None = strawberry.field(
+        default=None, description="Only subscribers last changed after this moment (exclusive)."
+    )
+    updated_before: datetime | None = strawberry.field(
+        default=None,
+        description="Only subscribers last changed before this moment (exclusive); later "
+        "than updatedAfter.",
+    )
     can_message_at: datetime | None = strawberry.field(
         default=None,
         description="Only subscribers that may be messaged at this moment (subscribed, "
@@ -149,7 +199,11 @@ class SubscriberFilter:
 
 @strawberry.input(description="Omitted fields keep their value.")
 class AccountInput:
-    default_region: str | None = None
+    default_region: str | None = strawberry.field(
+        default=None,
+        description="The home region, for numbers written without a country code: an "
+        "ISO 3166-1 alpha-2 code (e.g. US).",
+    )
     quiet_hours_start: str | None = strawberry.field(
         default=None, description='Local "HH:MM" when quiet hours begin (default 21:00).'
     )
@@ -165,15 +219,33 @@ class AccountInput:
 
 @strawberry.enum(description="What an import does with a row whose optional field is invalid.")
 class InvalidFieldPolicy(Enum):
-    REJECT_ROW = "REJECT_ROW"
-    DROP_FIELD = "DROP_FIELD"
+    _value_: str  # strawberry makes each enum_value's value the member's own
+    REJECT_ROW = strawberry.enum_value(
+        "REJECT_ROW", description="The row fails (FAILED) and nothing of it is stored."
+    )
+    DROP_FIELD = strawberry.enum_value(
+        "DROP_FIELD",
+        description="The row is stored without the invalid field, with a FIELD_DROPPED "
+        "warning for each one dropped.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="How importSubscribers reads and stores its rows.")
 class ImportOptions:
-    default_region: str | None = None
-    strict_country_code: bool = False
-    all_or_nothing: bool = False
+    default_region: str | None = strawberry.field(
+        default=None,
+        description="The region for numbers written without a country code in rows that "
+        "give none of their own: an ISO 3166-1 alpha-2 code (null: the account's).",
+    )
+    strict_country_code: bool = strawberry.field(
+        default=False,
+        description="True turns the country-code fallback off: a number that is not valid "
+        "in its region is refused rather than read as +<digits> (INFERRED).",
+    )
+    all_or_nothing: bool = strawberry.field(
+        default=False,
+        description="True stores nothing when any row fails; the other rows are then SKIPPED.",
+    )
     invalid_fields: InvalidFieldPolicy = strawberry.field(
         default=InvalidFieldPolicy.REJECT_ROW,
         description="DROP_FIELD stores a row whose number is good without its invalid "

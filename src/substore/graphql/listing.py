@@ -81,10 +81,14 @@ def decode_cursor(
     return at, pk
 
 
-@strawberry.type
+@strawberry.type(description="A page of subscribers (a Relay connection).")
 class SubscriberConnection:
-    edges: list[t.SubscriberEdge]
-    page_info: PageInfo
+    edges: list[t.SubscriberEdge] = strawberry.field(
+        description="The subscribers of this page, in the order asked for."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether more subscribers lie beyond this page, and its cursors."
+    )
     account: strawberry.Private[services.Record]
     where: strawberry.Private[services.SubscriberFilter]
 

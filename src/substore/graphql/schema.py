@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -39,12 +39,21 @@ class CanWrite(BasePermission):
         return info.context.principal.can_write
 
 
+FORGET_OPT_OUT = (
+    "True deletes a subscriber who opted out entirely (an erasure request); false or null "
+    "keeps it as a suppression entry."
+)
+
+
 def _subscriber_pk(global_id: str) -> int | None:
     decoded = t.decode_id(global_id)
     return decoded[1] if decoded and decoded[0] == "Subscriber" else None
 
 
-@strawberry.type
+@strawberry.type(
+    description="What can be read. Every query sees only the caller's account; a read key "
+    "or token is enough."
+)
 class Query:
     @strawberry.field(description="The caller's account.")
     async def account(self, info: Info) -> t.Account:
@@ -52,8 +61,18 @@ class Query:
         count = await ctx.db(services.count_subscribers, ctx.account)
         return t.Account.of(ctx.account, count)
 
-    @strawberry.field
-    async def node(self, info: Info, id: strawberry.ID) -> t.Node | None:
+    @strawberry.field(
+        description="The Subscriber or Account with this global id; null when the caller's "
+        "account has none."
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="A global id, as a Subscriber's or Account's id."),
+        ],
+    ) -> t.Node | None:
         ctx = info.context
         decoded = t.decode_id(id)
         if decoded == ("Account", ctx.account.id):
@@ -67,8 +86,16 @@ class Query:
     async def subscriber(
         self,
         info: Info,
-        id: strawberry.ID | None = None,
-        number: PhoneNumber | None = None,
+        id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="The subscriber's global id; not with number."),
+        ] = None,
+        number: Annotated[
+            PhoneNumber | None,
+            strawberry.argument(
+                description="The number in any spelling, read in the account's region; not with id."
+            ),
+        ] = None,
     ) -> t.Subscriber | None:
         if (id is None) == (number is None):
             raise _problem(
@@ -94,12 +121,43 @@ class Query:
     async def subscribers(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: SubscriberFilter | None = None,
-        order_by: SubscriberOrder = SubscriberOrder.CREATED_AT,
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description="How many subscribers to read forward, 0 to 500 (null: 50); not "
+                "with last."
+            ),
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A cursor of this list and orderBy: read the subscribers after it."
+            ),
+        ] = None,
+        last: Annotated[
+            int | None,
+            strawberry.argument(
+                description="How many subscribers to read back, 0 to 500 (null: 50); not with "
+                "first."
+            ),
+        ] = None,
+        before: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A cursor of this list and orderBy: read the subscribers before "
+                "it (with last)."
+            ),
+        ] = None,
+        filter: Annotated[
+            SubscriberFilter | None,
+            strawberry.argument(description="Which subscribers to list (null: all of them)."),
+        ] = None,
+        order_by: Annotated[
+            SubscriberOrder,
+            strawberry.argument(
+                description="The order of the list; a cursor is good only for its own order."
+            ),
+        ] = SubscriberOrder.CREATED_AT,
     ) -> SubscriberConnection:
         return await list_subscribers(
             info,
@@ -129,10 +187,30 @@ class Query:
     def normalize_phone_number(
         self,
         info: Info,
-        number: PhoneNumber | None = None,
-        e164_number: str | None = None,
-        default_region: str | None = None,
-        strict_country_code: bool = False,
+        number: Annotated[
+            PhoneNumber | None,
+            strawberry.argument(description="The number in any format."),
+        ] = None,
+        e164_number: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The number in E.164 (+ and at most 15 digits); wins over number."
+            ),
+        ] = None,
+        default_region: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The ISO 3166-1 alpha-2 region to read a number without a "
+                "country code in (null: the account's)."
+            ),
+        ] = None,
+        strict_country_code: Annotated[
+            bool,
+            strawberry.argument(
+                description="True turns the country-code fallback off (no INFERRED "
+                "reading), as importSubscribers' option does."
+            ),
+        ] = False,
     ) -> t.PhoneNumberCheck:
         try:
             key = phone.normalize(
@@ -146,11 +224,18 @@ class Query:
         return t.PhoneNumberCheck.of(key)
 
 
-@strawberry.type
+@strawberry.type(
+    description="What can be changed; every mutation needs a key or token with the write scope."
+)
 class Mutation:
     @strawberry.mutation(permission_classes=[CanWrite], description="Create, or update by number.")
     async def create_subscriber(
-        self, info: Info, input: SubscriberInput
+        self,
+        info: Info,
+        input: Annotated[
+            SubscriberInput,
+            strawberry.argument(description="The subscriber; number or e164Number is required."),
+        ],
     ) -> t.CreateSubscriberPayload:
         ctx = info.context
         provenance = services.by_api(ctx.principal.actor)
@@ -164,9 +249,23 @@ class Mutation:
             warnings=t.user_errors(result.warnings),
         )
 
-    @strawberry.mutation(permission_classes=[CanWrite])
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Change a subscriber by id, its number too: omitted fields keep their "
+        "value, an explicit null clears one.",
+    )
     async def update_subscriber(
-        self, info: Info, id: strawberry.ID, input: SubscriberInput
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The subscriber's global id.")
+        ],
+        input: Annotated[
+            SubscriberInput,
+            strawberry.argument(
+                description="The fields to change; a number given moves the subscriber to it."
+            ),
+        ],
     ) -> t.UpdateSubscriberPayload:
         ctx = info.context
         result = await ctx.db(
@@ -189,7 +288,14 @@ class Mutation:
         "(number kept, UNSUBSCRIBED, profile cleared) unless forgetOptOut: true.",
     )
     async def delete_subscriber(
-        self, info: Info, id: strawberry.ID, forget_opt_out: bool | None = False
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The subscriber's global id.")
+        ],
+        forget_opt_out: Annotated[
+            bool | None, strawberry.argument(description=FORGET_OPT_OUT)
+        ] = False,
     ) -> t.DeleteSubscriberPayload:
         ctx = info.context
         try:
@@ -213,7 +319,18 @@ class Mutation:
         "for those who opted out.",
     )
     async def delete_subscribers(
-        self, info: Info, ids: list[strawberry.ID], forget_opt_out: bool | None = False
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description="Subscribers' global ids, at most 1000; unknown ones come back "
+                "not deleted."
+            ),
+        ],
+        forget_opt_out: Annotated[
+            bool | None, strawberry.argument(description=FORGET_OPT_OUT)
+        ] = False,
     ) -> t.DeleteSubscribersPayload:
         ctx = info.context
         pks = [_subscriber_pk(i) for i in ids]
@@ -239,8 +356,15 @@ class Mutation:
         count = len({pk for pk, done in zip(pks, deleted, strict=True) if done})
         return t.DeleteSubscribersPayload(deleted_count=count, results=results)
 
-    @strawberry.mutation(permission_classes=[CanWrite])
-    async def update_account(self, info: Info, input: AccountInput) -> t.UpdateAccountPayload:
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Change the caller's account: its home region or quiet hours.",
+    )
+    async def update_account(
+        self,
+        info: Info,
+        input: Annotated[AccountInput, strawberry.argument(description="The settings to change.")],
+    ) -> t.UpdateAccountPayload:
         ctx = info.context
         try:
             row = await ctx.db(services.update_account, ctx.account, input.to_service())
@@ -278,7 +402,9 @@ class Mutation:
         description="Enable, disable, change events or URL, or rotate the secret (shown once).",
     )
     delete_webhook_endpoint: hooks.DeleteWebhookEndpointPayload = strawberry.mutation(
-        resolver=hooks.delete_webhook_endpoint, permission_classes=[CanWrite]
+        resolver=hooks.delete_webhook_endpoint,
+        permission_classes=[CanWrite],
+        description="Delete an endpoint: nothing more is sent to it.",
     )
     redeliver_webhook_events: hooks.WebhookEndpointPayload = strawberry.mutation(
         resolver=hooks.redeliver_webhook_events,

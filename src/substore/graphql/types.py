@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 
 from substore import errors, phone, services
 from substore.graphql import consent
+from substore.graphql.enums import described_enum
 from substore.models import SubscriberStatus as StatusValue
 from substore.services import Record
 
@@ -26,14 +27,76 @@ ImportRowStatus = services.RowStatus
 NumberType = Enum(  # type: ignore[misc]
     "NumberType", {name: name for name in sorted(phone.NUMBER_TYPES.values())}
 )
-strawberry.enum(ErrorCode, name="ErrorCode")
-strawberry.enum(CountryCodeSource, name="CountryCodeSource")
-strawberry.enum(SubscriberStatus, name="SubscriberStatus")
-strawberry.enum(ImportRowStatus, name="ImportRowStatus")
-strawberry.enum(
+
+
+described_enum(
+    ErrorCode,
+    "ErrorCode",
+    "What kind of expected problem a UserError reports (also a query error's extensions.code).",
+    {code.name: meaning for code, meaning in errors.ERROR_CODE_MEANINGS.items()},
+)
+described_enum(
+    CountryCodeSource,
+    "CountryCodeSource",
+    "How the country calling code of a number was found.",
+    {
+        "PLUS_SIGN": "Written after a +, e.g. +44 20 7946 0018.",
+        "IDD": "Written after an international prefix dialled from the home region, e.g. "
+        "011 44 20 7946 0018 read in the US.",
+        "NUMBER_WITHOUT_PLUS": "Written without a + or a prefix: the digits begin with the "
+        "home region's own country code, e.g. 18002223333 read in the US.",
+        "DEFAULT_REGION": "Not written: the number was read as a national number of its "
+        "default region (the row's, the import's or the account's).",
+        "INFERRED": "Guessed from the digits by the documented fallback, when the home "
+        "region's reading was not valid (with a COUNTRY_CODE_INFERRED warning; "
+        "strictCountryCode: true turns it off).",
+    },
+)
+described_enum(
+    SubscriberStatus,
+    "SubscriberStatus",
+    "Whether a subscriber may be texted, as far as consent goes.",
+    {
+        "SUBSCRIBED": "May be messaged (outside the account's quiet hours); a new subscriber "
+        "without a status is SUBSCRIBED.",
+        "UNSUBSCRIBED": "Opted out: nothing may be sent until the person consents again "
+        "(a consentedAt later than unsubscribedAt).",
+    },
+)
+described_enum(
+    ImportRowStatus,
+    "ImportRowStatus",
+    "What importSubscribers did with one row (with dryRun: what it would have done).",
+    {
+        "CREATED": "The row stored a new subscriber.",
+        "UPDATED": "The row updated the subscriber that already had its number.",
+        "MERGED": "An earlier row of the same call has the same number: this row's fields "
+        "were merged into it, later fields winning.",
+        "FAILED": "The row was refused (its userErrors say why); nothing of it was stored.",
+        "SKIPPED": "Not stored because another row failed and allOrNothing was true.",
+    },
+)
+described_enum(
     NumberType,
-    name="NumberType",
-    description="What kind of line a number is, from phonenumbers' metadata.",
+    "NumberType",
+    "What kind of line a number is, from phonenumbers' metadata.",
+    {
+        "FIXED_LINE": "A landline.",
+        "FIXED_LINE_OR_MOBILE": "A landline or a mobile: the numbering plan does not tell "
+        "them apart (as in the US and Canada).",
+        "MOBILE": "A mobile phone.",
+        "PAGER": "A pager.",
+        "PERSONAL_NUMBER": "A personal number, forwarded to wherever its owner is (UK 070).",
+        "PREMIUM_RATE": "A premium-rate service, charged above the normal rate.",
+        "SHARED_COST": "A shared-cost service: the caller pays part of the call, the "
+        "receiver the rest.",
+        "TOLL_FREE": "Free to call, e.g. +1 800.",
+        "UAN": "A universal access number: one number a company routes to its offices.",
+        "UNKNOWN": "Not a number in use: such numbers are refused (INVALID_PHONENUMBER_FORMAT), "
+        "so a subscriber never has this type.",
+        "VOICEMAIL": "A voicemail access number.",
+        "VOIP": "An internet telephony (VoIP) number.",
+    },
 )
 
 
@@ -236,7 +299,10 @@ class SubscriberEdge:
     # Made when asked for: most pages read only pageInfo.endCursor.
     make_cursor: strawberry.Private[Callable[[], str]]
 
-    @strawberry.field
+    @strawberry.field(
+        description="This row's place in the list: pass it as after (or before) to read the "
+        "rows after (or before) it, with the same orderBy."
+    )
     def cursor(self) -> str:
         return self.make_cursor()
 

@@ -4,7 +4,7 @@ services/webhooks.py. Secrets appear once, in the payload that made them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -12,27 +12,41 @@ from substore import models
 from substore.errors import ErrorCode, UserError
 from substore.graphql import types as t
 from substore.graphql.context import Info
+from substore.graphql.enums import described_enum
 from substore.graphql.paging import PageInfo, bad_cursor, query_error, seal, unseal
 from substore.services import webhooks as hooks
 
-DeliveryStatus = strawberry.enum(models.DeliveryStatus, name="WebhookDeliveryStatus")
+DeliveryStatus = models.DeliveryStatus
+described_enum(
+    DeliveryStatus,
+    "WebhookDeliveryStatus",
+    "Where a batch of events stands.",
+    {
+        "PENDING": "Not delivered yet: being sent, or waiting for its next attempt.",
+        "SUCCEEDED": "The endpoint answered 2xx within 10 s.",
+        "FAILED": "Retries ran out (3 days): the endpoint was disabled.",
+        "CANCELLED": "Dropped for a redelivery that sends its events again.",
+    },
+)
 KIND = "WebhookEndpoint"
 
 
 @strawberry.type(description="Where the account's subscriber events are POSTed.")
 class WebhookEndpoint:
-    id: strawberry.ID
-    url: str
+    id: strawberry.ID = strawberry.field(description="The endpoint's global id.")
+    url: str = strawberry.field(description="The https URL events are POSTed to.")
     events: list[str] = strawberry.field(description="The event types it is sent.")
-    enabled: bool
+    enabled: bool = strawberry.field(
+        description="Whether events are sent to it (false: disabled by a caller or by substore)."
+    )
     disabled_reason: str | None = strawberry.field(
         description="Why it was disabled, when substore disabled it (retries ran out)."
     )
     delivered_sequence: int = strawberry.field(
         description="Every event numbered up to this one has been delivered."
     )
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When the endpoint was made.")
+    updated_at: datetime = strawberry.field(description="When it was last changed.")
 
     @classmethod
     def of(cls, row: Any) -> WebhookEndpoint:
@@ -51,17 +65,23 @@ class WebhookEndpoint:
 @strawberry.type(description="One batch of events (up to 100) and its attempts.")
 class WebhookDelivery:
     webhook_id: str = strawberry.field(description="The webhook-id header, on every attempt.")
-    first_sequence: int
-    last_sequence: int
-    event_count: int
-    status: DeliveryStatus  # type: ignore[valid-type]
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    created_at: datetime
-    last_attempt_at: datetime | None
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
+    first_sequence: int = strawberry.field(description="The sequence of its first event.")
+    last_sequence: int = strawberry.field(description="The sequence of its last event.")
+    event_count: int = strawberry.field(description="How many events it carries (up to 100).")
+    status: DeliveryStatus = strawberry.field(description="Where it stands.")
+    attempts: int = strawberry.field(description="How many times it was sent.")
+    last_status_code: int | None = strawberry.field(
+        description="The HTTP status of the last attempt (null: no answer)."
+    )
+    last_error: str | None = strawberry.field(
+        description="Why the last attempt failed, when it did (timeout, refused, a status)."
+    )
+    created_at: datetime = strawberry.field(description="When the batch was made.")
+    last_attempt_at: datetime | None = strawberry.field(description="When it was last sent.")
+    next_attempt_at: datetime | None = strawberry.field(
+        description="When it will be sent again (null: not to be retried)."
+    )
+    delivered_at: datetime | None = strawberry.field(description="When it succeeded.")
 
     @classmethod
     def of(cls, row: Any) -> WebhookDelivery:
@@ -81,19 +101,19 @@ class WebhookDelivery:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A delivery and its cursor.")
 class WebhookDeliveryEdge:
-    node: WebhookDelivery
-    cursor: str
+    node: WebhookDelivery = strawberry.field(description="The delivery.")
+    cursor: str = strawberry.field(description="Pass as `after` for the deliveries after it.")
 
 
 @strawberry.type(description="An endpoint's deliveries, newest first.")
 class WebhookDeliveryConnection:
-    edges: list[WebhookDeliveryEdge]
-    page_info: PageInfo
+    edges: list[WebhookDeliveryEdge] = strawberry.field(description="This page's deliveries.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands in the list.")
 
 
-@strawberry.input
+@strawberry.input(description="A new webhook endpoint.")
 class CreateWebhookEndpointInput:
     url: str = strawberry.field(description="https, resolving to a public address.")
     events: list[str] | None = strawberry.field(
@@ -103,8 +123,12 @@ class CreateWebhookEndpointInput:
 
 @strawberry.input(description="Omitted fields keep their value.")
 class UpdateWebhookEndpointInput:
-    url: str | None = None
-    enabled: bool | None = None
+    url: str | None = strawberry.field(
+        default=None, description="A new https URL, checked as at creation."
+    )
+    enabled: bool | None = strawberry.field(
+        default=None, description="true resumes delivery (a waiting batch is sent at once)."
+    )
     events: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description="null: every type."
     )
@@ -113,13 +137,15 @@ class UpdateWebhookEndpointInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The endpoint a mutation made or changed, or why it could not.")
 class WebhookEndpointPayload:
-    endpoint: WebhookEndpoint | None
+    endpoint: WebhookEndpoint | None = strawberry.field(
+        description="The endpoint (null: see userErrors)."
+    )
     secret: str | None = strawberry.field(
         description="The whsec_ signing secret: only here, when it was just made."
     )
-    user_errors: list[t.UserError]
+    user_errors: list[t.UserError] = strawberry.field(description="Expected problems.")
 
     @classmethod
     def of(cls, result: hooks.EndpointResult) -> WebhookEndpointPayload:
@@ -128,10 +154,12 @@ class WebhookEndpointPayload:
         return cls(endpoint=endpoint, secret=result.secret, user_errors=errors)
 
 
-@strawberry.type
+@strawberry.type(description="What deleteWebhookEndpoint did.")
 class DeleteWebhookEndpointPayload:
-    deleted_endpoint_id: strawberry.ID | None
-    user_errors: list[t.UserError]
+    deleted_endpoint_id: strawberry.ID | None = strawberry.field(
+        description="The id deleted (null: see userErrors)."
+    )
+    user_errors: list[t.UserError] = strawberry.field(description="Expected problems.")
 
 
 def endpoint_pk(global_id: str) -> int | None:
@@ -145,7 +173,8 @@ async def webhook_endpoints(info: Info) -> list[WebhookEndpoint]:
 
 
 async def create_webhook_endpoint(
-    info: Info, input: CreateWebhookEndpointInput
+    info: Info,
+    input: Annotated[CreateWebhookEndpointInput, strawberry.argument(description="The endpoint.")],
 ) -> WebhookEndpointPayload:
     ctx = info.context
     private = ctx.webhook_allow_private
@@ -154,7 +183,11 @@ async def create_webhook_endpoint(
 
 
 async def update_webhook_endpoint(
-    info: Info, id: strawberry.ID, input: UpdateWebhookEndpointInput
+    info: Info,
+    id: Annotated[strawberry.ID, strawberry.argument(description="The endpoint's id.")],
+    input: Annotated[
+        UpdateWebhookEndpointInput, strawberry.argument(description="What to change.")
+    ],
 ) -> WebhookEndpointPayload:
     ctx = info.context
     changes = hooks.EndpointChanges(
@@ -169,7 +202,9 @@ async def update_webhook_endpoint(
     return WebhookEndpointPayload.of(result)
 
 
-async def delete_webhook_endpoint(info: Info, id: strawberry.ID) -> DeleteWebhookEndpointPayload:
+async def delete_webhook_endpoint(
+    info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The endpoint's id.")]
+) -> DeleteWebhookEndpointPayload:
     ctx = info.context
     problems = await ctx.db(hooks.delete_endpoint, ctx.account, endpoint_pk(id), id)
     deleted = None if problems else id
@@ -179,7 +214,11 @@ async def delete_webhook_endpoint(info: Info, id: strawberry.ID) -> DeleteWebhoo
 
 
 async def redeliver_webhook_events(
-    info: Info, endpoint_id: strawberry.ID, from_sequence: int
+    info: Info,
+    endpoint_id: Annotated[strawberry.ID, strawberry.argument(description="The endpoint's id.")],
+    from_sequence: Annotated[
+        int, strawberry.argument(description="Send again every kept event from this one on.")
+    ],
 ) -> WebhookEndpointPayload:
     ctx = info.context
     pk = endpoint_pk(endpoint_id)
@@ -188,7 +227,12 @@ async def redeliver_webhook_events(
 
 
 async def webhook_deliveries(
-    info: Info, endpoint_id: strawberry.ID, first: int = 20, after: str | None = None
+    info: Info,
+    endpoint_id: Annotated[strawberry.ID, strawberry.argument(description="The endpoint's id.")],
+    first: Annotated[int, strawberry.argument(description="How many, newest first.")] = 20,
+    after: Annotated[
+        str | None, strawberry.argument(description="A cursor: the deliveries older than it.")
+    ] = None,
 ) -> WebhookDeliveryConnection:
     ctx = info.context
     if not 0 <= first <= hooks.MAX_DELIVERY_PAGE:
