@@ -1,8 +1,9 @@
 """Distributing the tables on Citus: an account's rows on one shard.
 
-accounts, api_keys and trusted_documents become reference tables (a copy on every node); subscribers and
-consent_events are distributed by account_id and co-located, so that everything one
-account reads or writes is routed to one shard. Every key of those tables starts with
+accounts, api_keys and trusted_documents become reference tables (a copy on every node);
+subscribers, consent_events, the outbox and import_batches are distributed by account_id
+and co-located, so that everything one account reads or writes is routed to one shard.
+Every key of those tables starts with
 account_id (migration 0005), which is what Citus asks of them. On PostgreSQL without the
 citus extension in the database, nothing here changes anything.
 """
@@ -21,6 +22,7 @@ DISTRIBUTED = (
     "consent_events",
     "subscriber_events",
     "account_event_counters",
+    "import_batches",
 )  # in this order: the others follow subscribers
 COLUMN = "account_id"
 

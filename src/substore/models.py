@@ -1,5 +1,5 @@
-"""Tables: accounts, api_keys, subscribers, consent_events, trusted_documents. SQLModel
-classes; imports nothing of substore.
+"""Tables: accounts, api_keys, subscribers, consent_events, trusted_documents, the outbox
+and import_batches. SQLModel classes; imports nothing of substore.
 
 Every subscriber key starts with account_id so the table can later be sharded by account.
 """
@@ -282,3 +282,21 @@ class AccountEventCounter(SQLModel, table=True):
     last_sequence: int = Field(
         default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
     )
+
+
+class ImportBatch(SQLModel, table=True):
+    """An importSubscribers call made with an idempotency key: a digest of what it asked
+    and its per-row results, so that a repeat of it answers the same and writes nothing.
+    `results` is null only inside the transaction that claimed the key."""
+
+    __tablename__ = "import_batches"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("account_id", "key"),
+        sa.Index(None, "account_id", "created_at"),  # expiry, an account at a time
+    )
+
+    account_id: int = Field(sa_column=_account_column())
+    key: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    digest: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))  # hex SHA-256
+    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    results: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
