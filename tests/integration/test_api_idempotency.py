@@ -5,6 +5,7 @@ still running; keys expire."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -136,3 +137,12 @@ async def test_an_expired_key_is_a_new_call_and_old_keys_are_pruned(api, engine,
     async with engine.connect() as conn:
         keys = await conn.scalars(sa.select(c.key).where(c.account_id == account.id))
         assert sorted(keys) == ["old"]  # "older" pruned by that call
+
+
+async def test_a_key_the_database_cannot_store_is_refused_not_a_500(api):
+    for key in ("a\x00b", "a\ud800b"):  # escaped JSON: httpx's json= cannot send a surrogate
+        body = json.dumps({"query": IMPORT, "variables": {"rows": ROWS, "key": key}})
+        headers = {**api.headers(), "Content-Type": "application/json"}
+        response = await api.client.post("/graphql", content=body, headers=headers)
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
