@@ -1,7 +1,7 @@
 """Distributing the tables on Citus: an account's rows on one shard.
 
 accounts, api_keys and trusted_documents become reference tables (a copy on every node);
-subscribers, consent_events, the outbox and webhooks are distributed by account_id and
+subscribers, consent_events, the outbox, webhooks and import_batches are distributed by account_id and
 co-located, so that everything one account reads or writes is routed to one shard. Every
 key of those tables starts with account_id (migration 0005), which is what Citus asks of
 them. On PostgreSQL without the citus extension in the database, nothing here changes
@@ -24,6 +24,7 @@ DISTRIBUTED = (
     "account_event_counters",
     "webhook_endpoints",
     "webhook_deliveries",
+    "import_batches",
 )  # in this order: the others follow subscribers
 COLUMN = "account_id"
 

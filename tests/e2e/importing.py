@@ -1,5 +1,5 @@
 """A live import setup for the e2e tests: servers on the test database (plain, flaky,
-slow, and one with a small body limit), accounts, and `substore import` as a process."""
+slow, late, and one with a small body limit), accounts, and `substore import` as a process."""
 
 from __future__ import annotations
 
@@ -40,7 +40,18 @@ class Flaky:
             return await _answer(send, 429)
         if mode == "s":
             await asyncio.sleep(0.05)
+        if mode == "l":  # done and committed, and the answer comes late
+            return await self.app(scope, receive, _late(send))
         return await self.app(scope, receive, send)
+
+
+def _late(send):
+    async def late(message) -> None:
+        if message["type"] == "http.response.start":
+            await asyncio.sleep(0.2)
+        await send(message)
+
+    return late
 
 
 async def _swallow(message) -> None:
@@ -55,12 +66,14 @@ async def _answer(send, status: int) -> None:
 
 @contextlib.contextmanager
 def live_servers(database_url: str) -> Iterator[dict[str, str]]:
-    """Servers on the test database: plain, flaky, slow, small (a small body limit) and
-    limited (4 requests a second per key, 2 at once)."""
+    """Servers on the test database: plain, flaky, slow, late (answers 0.2 s after the
+    commit), small (a small body limit) and limited (4 requests a second per key, 2 at
+    once)."""
     settings = Settings(database_url=database_url, auth_cache_seconds=0, normalize_workers=1)
     small = settings.model_copy(update={"max_body_bytes": SMALL_BODY})
     limited = settings.model_copy(update={"rate_limit_per_second": 4, "rate_limit_burst": 2})
     kinds = (("plain", ".", settings), ("flaky", "..b.a", settings), ("slow", "s", settings))
+    kinds += (("late", "l", settings),)
     more = (("small", ".", small), ("limited", ".", limited))
     with contextlib.ExitStack() as stack:
         urls = {

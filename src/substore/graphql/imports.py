@@ -13,6 +13,7 @@ from substore.graphql import types as t
 from substore.graphql.context import Info
 from substore.graphql.inputs import ImportOptions, InvalidFieldPolicy, SubscriberInput
 from substore.metrics import IMPORT_ROWS
+from substore.services.idempotency import IdempotencyKeyError, save_subscribers_once
 
 MAX_IMPORT_ROWS = 1000
 
@@ -121,6 +122,13 @@ def _payload(
     )
 
 
+KEY_DESCRIPTION = (
+    "Makes the call safe to repeat: a call with a key used in the last 24 hours answers "
+    "with that call's results and writes nothing (the same rows and options), or is "
+    "refused with CONFLICTING_PARAMETERS (others). Ignored on a dry run."
+)
+
+
 async def import_subscribers(
     info: Info,
     input: Annotated[
@@ -136,6 +144,7 @@ async def import_subscribers(
             description="How to read and store the rows (null: every option's default)."
         ),
     ] = None,
+    idempotency_key: Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)] = None,
 ) -> ImportSubscribersPayload:
     ctx = info.context
     rows = ctx.import_rows
@@ -154,20 +163,31 @@ async def import_subscribers(
         options.strict_country_code,
         drop_invalid_fields=options.invalid_fields is InvalidFieldPolicy.DROP_FIELD,
     )
+    common = {
+        "all_or_nothing": options.all_or_nothing,
+        "run_cpu": ctx.run_cpu,
+        "actor": ctx.principal.actor,
+    }
+    replayed = False
     try:
-        results = await ctx.db(
-            services.save_subscribers,
-            ctx.account,
-            rows,
-            normalize,
-            all_or_nothing=options.all_or_nothing,
-            dry_run=options.dry_run,
-            run_cpu=ctx.run_cpu,
-            actor=ctx.principal.actor,
-        )
+        if idempotency_key is not None and not options.dry_run:
+            results, replayed = await ctx.db(
+                save_subscribers_once, ctx.account, idempotency_key, rows, normalize, **common
+            )
+        else:
+            results = await ctx.db(
+                services.save_subscribers,
+                ctx.account,
+                rows,
+                normalize,
+                dry_run=options.dry_run,
+                **common,
+            )
+    except IdempotencyKeyError as error:
+        return _payload([], [error.user_error])
     except SubstoreError as error:  # a bad defaultRegion option fails the whole batch
         return _payload([], [error.user_error.under("options")])
-    if not options.dry_run:  # one increment a status: each is a write to a shared file
+    if not options.dry_run and not replayed:  # one increment a status: each is a write
         for status, count in Counter(str(r.status) for r in results).items():
             IMPORT_ROWS.labels(status).inc(count)
     return _payload(results, [])

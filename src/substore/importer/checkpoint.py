@@ -5,12 +5,19 @@ and options: not the batch size or the lanes, which may change between runs), th
 one line per stored batch, with its rows as ranges of row numbers, its counts, and how
 far the rejects and warnings files reached. It is written after the batch's rejects and
 warnings were flushed, and fsync'd.
+
+Before a batch is sent, a "sending" line names its rows and the idempotency key it goes
+with (fsync'd too); its stored line repeats the key. A batch sent and never stored (the
+run was killed, or its answer was lost) may have been stored by the server all the
+same: `--resume` sends it again first, the same rows under the same key, and the server
+answers as it did the first time instead of counting its rows again as updated.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +34,7 @@ class Checkpoint:
     offsets: dict[str, int] = field(default_factory=dict)  # rejects / warnings file sizes
     recorded: int = 0  # batches this run recorded
     outputs: dict[str, str | None] = field(default_factory=dict)  # rejects, warnings paths
+    pending: dict[str, list[list[int]]] = field(default_factory=dict)  # sent, not stored
 
     @classmethod
     def start(
@@ -57,6 +65,10 @@ class Checkpoint:
                 )
             self.outputs[name] = path
         for entry in lines[1:]:
+            if "sending" in entry:
+                self.pending[entry["sending"]] = entry["rows"]
+                continue
+            self.pending.pop(entry.get("key"), None)
             for first, last in entry["rows"]:
                 self._mark(first, last)
             for key, value in entry["counts"].items():
@@ -76,9 +88,28 @@ class Checkpoint:
     def stored(self, number: int) -> bool:
         return number < len(self.done) and self.done[number] == 1
 
-    def record(self, rows: list[int], counts: dict[str, int], offsets: dict[str, int]) -> None:
+    def sending(self, rows: list[int]) -> str:
+        """A new idempotency key for a batch of these rows, recorded before it is sent."""
+        key = str(uuid.uuid4())
+        self._append({"sending": key, "rows": _ranges(rows)})
+        return key
+
+    def record(
+        self,
+        rows: list[int],
+        counts: dict[str, int],
+        offsets: dict[str, int],
+        key: str | None = None,
+    ) -> None:
         self.recorded += 1
-        entry = {"rows": _ranges(rows), "counts": counts, "offsets": offsets}
+        ranges = _ranges(rows)
+        entry = {"rows": ranges, "counts": counts, "offsets": offsets}
+        self._append(entry | ({"key": key} if key else {}))
+        for first, last in ranges:
+            self._mark(first, last)  # a resume's first pass: its rows are not sent again
+        self.pending.pop(key or "", None)
+
+    def _append(self, entry: dict[str, Any]) -> None:
         with self.path.open("a") as handle:
             handle.write(json.dumps(entry) + "\n")
             handle.flush()

@@ -3,8 +3,9 @@
 Rows are routed into `concurrency` lanes by the trailing digits of their number, so any
 two rows that can be the same subscriber travel in one lane, in file order, and each
 lane sends its batches one after another: "later rows win" holds across batches too.
-Batches are idempotent, so a batch is retried on 429, 5xx and connection errors; a
-batch the server finds too large (413) is split in two and sent again.
+Each request carries an idempotency key (recorded in the checkpoint first), so a batch
+retried on 429, 5xx and connection errors, or sent again by `--resume`, is counted as the
+server first answered it; a batch the server finds too large (413) is split in two.
 """
 
 from __future__ import annotations
@@ -20,20 +21,18 @@ from typing import Any
 import httpx
 
 from substore import remote
-from substore.importer import transport
+from substore.importer import pending, transport
 from substore.importer.checkpoint import Checkpoint, source_identity
 from substore.importer.mapping import Mapping, local_error
 from substore.importer.outputs import RowLog
 from substore.importer.source import ImportFileError, Source, SourceRow
 from substore.importer.transport import (
-    MUTATION,
+    EMPTY,
     SERVER_COUNTS,
     FatalImportError,
     check_access,
-    failed_result,
-    joined,
-    payload,
     post,
+    send_batch,
 )
 
 # Batches in flight: with 2 a server's stages (coercion, normalising, the upsert) left
@@ -104,7 +103,6 @@ class Batch:
 
 # Called with (rows just done, totals, [bytes, rows] of the file read so far).
 Progress = Callable[[int, Totals, list[int]], None]
-_EMPTY = {"results": [], **{f"{name}Count": 0 for name in SERVER_COUNTS}}
 
 
 class Importer:
@@ -139,6 +137,7 @@ class Importer:
             self.totals.add(checkpoint.counts)
             rejects, warned = self._log("rejects", checkpoint), self._log("warnings", checkpoint)
             try:
+                await self._resend(http, checkpoint, rejects, warned)
                 await self._run_lanes(http, checkpoint, rejects, warned)
             except FatalImportError as error:
                 if not error.resumable and checkpoint.empty:
@@ -241,13 +240,31 @@ class Importer:
 
     async def _lane(self, http, queue, checkpoint: Checkpoint, rejects, warned) -> None:
         while (batch := await queue.get()) is not None:
-            payload = await self._send(http, batch.inputs) if batch.inputs else _EMPTY
-            # No await from here on: the output files and the checkpoint agree.
-            counts = self._record(batch, payload, rejects, warned)
-            offsets = {"rejects": rejects.offset(), "warnings": warned.offset()}
-            checkpoint.record([r.number for r in batch.rows], counts, offsets)
-            self.totals.add(counts)
-            self.on_progress(len(batch.rows), self.totals, self.read)
+            await self._deliver(http, batch, checkpoint, rejects, warned)
+
+    async def _resend(self, http, checkpoint: Checkpoint, rejects, warned) -> None:
+        """The batches an earlier run sent and never saw stored, first (see pending.py)."""
+        batches: dict[str, Batch] = {key: Batch() for key in checkpoint.pending}
+        pending.collect(
+            self.source.rows(), checkpoint.pending, lambda k, row: self._add(batches[k], row)
+        )
+        for key, batch in batches.items():
+            await self._deliver(http, batch, checkpoint, rejects, warned, key)
+
+    async def _deliver(self, http, batch: Batch, checkpoint: Checkpoint, rejects, warned, key=None):
+        """Send `batch` under `key` (a new one, first written to the checkpoint), and record it."""
+        rows, resent = [r.number for r in batch.rows], key is not None
+        payload = EMPTY
+        if batch.inputs:
+            key = key or checkpoint.sending(rows)
+            payload = await send_batch(http, self.job, self.options, batch.inputs, key)
+        # No await from here on: the output files and the checkpoint agree.
+        counts = self._record(batch, payload, rejects, warned)
+        offsets = {"rejects": rejects.offset(), "warnings": warned.offset()}
+        checkpoint.record(rows, counts, offsets, key)
+        self.totals.add(counts)
+        # A batch sent again is counted when the file's pass skips its rows.
+        self.on_progress(0 if resent else len(rows), self.totals, self.read)
 
     def _record(self, batch: Batch, payload: dict, rejects: RowLog, warned: RowLog) -> dict:
         counts = {name: payload[f"{name}Count"] for name in SERVER_COUNTS}
@@ -269,22 +286,6 @@ class Importer:
                 row.number, row.values, self.mapping_for(row).column_of(error["field"]), error
             )
         return counts
-
-    async def _send(self, http: httpx.AsyncClient, inputs: list[dict]) -> dict[str, Any]:
-        body = {"query": MUTATION, "variables": {"rows": inputs, "options": self.options}}
-        # Not httpx's json=: it refuses NaN and cannot encode a lone surrogate, so one
-        # such row stopped the whole import. Escaped ASCII gets them to the server, which
-        # refuses that row alone and stores the others.
-        response = await post(http, self.job, json.dumps(body).encode())
-        if response.status_code != 413:
-            return payload(response)
-        if len(inputs) == 1:
-            error = local_error("", "the row is larger than the server takes in one request")
-            error["code"] = "PAYLOAD_TOO_LARGE"
-            return {**_EMPTY, "failedCount": 1, "results": [failed_result(0, error)]}
-        half = len(inputs) // 2  # too large for one request: each half on its own
-        first, second = await self._send(http, inputs[:half]), await self._send(http, inputs[half:])
-        return joined(first, second, half)
 
 
 def _lane_of(key: str, lanes: int) -> int:

@@ -8,17 +8,19 @@ once, and every message goes through remote.redact: the key is never printed.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from typing import Any, Protocol
 
 import httpx
 
 from substore import remote
+from substore.importer.mapping import local_error
 
 # Only failed and warned rows come back in full: the counts say the rest, and completing
 # 1000 result objects costs the server more than the rows' normalisation.
-MUTATION = """mutation Import($rows: [SubscriberInput!]!, $options: ImportOptions) {
-  importSubscribers(input: $rows, options: $options) {
+MUTATION = """mutation Import($rows: [SubscriberInput!]!, $options: ImportOptions, $key: String) {
+  importSubscribers(input: $rows, options: $options, idempotencyKey: $key) {
     createdCount updatedCount mergedCount failedCount keptOptedOutCount
     userErrors { code field message }
     results(status: [FAILED], withWarnings: true) {
@@ -138,3 +140,29 @@ def joined(first: dict, second: dict, offset: int) -> dict:
     counts = {f"{n}Count": first[f"{n}Count"] + second[f"{n}Count"] for n in SERVER_COUNTS}
     moved = [{**r, "index": r["index"] + offset} for r in second["results"]]
     return {**counts, "userErrors": [], "results": first["results"] + moved}
+
+
+EMPTY = {"results": [], **{f"{name}Count": 0 for name in SERVER_COUNTS}}
+
+
+async def send_batch(
+    http: httpx.AsyncClient, job: Retrying, options: dict, inputs: list[dict], key: str
+) -> dict[str, Any]:
+    """One batch's payload, sent under idempotency key `key`; a batch the server finds
+    too large (413) goes in halves, each under a key of its own (`key`/start+count), so
+    a resume that splits the same batch the same way sends the same requests again."""
+    body = {"query": MUTATION, "variables": {"rows": inputs, "options": options, "key": key}}
+    # Not httpx's json=: it refuses NaN and cannot encode a lone surrogate, so one
+    # such row stopped the whole import. Escaped ASCII gets them to the server, which
+    # refuses that row alone and stores the others.
+    response = await post(http, job, json.dumps(body).encode())
+    if response.status_code != 413:
+        return payload(response)
+    if len(inputs) == 1:
+        error = local_error("", "the row is larger than the server takes in one request")
+        error["code"] = "PAYLOAD_TOO_LARGE"
+        return {**EMPTY, "failedCount": 1, "results": [failed_result(0, error)]}
+    half, rest = len(inputs) // 2, len(inputs) - len(inputs) // 2
+    first = await send_batch(http, job, options, inputs[:half], f"{key}/0+{half}")
+    second = await send_batch(http, job, options, inputs[half:], f"{key}/{half}+{rest}")
+    return joined(first, second, half)

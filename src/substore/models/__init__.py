@@ -1,6 +1,7 @@
-"""Tables: accounts, api_keys, subscribers, consent_events, trusted_documents, the outbox
-and webhooks (models/webhooks.py). SQLModel classes; imports nothing of substore outside
-this package (columns.py: the metadata and the shared column shapes).
+"""Tables: accounts, api_keys, subscribers, consent_events, trusted_documents, the outbox,
+import_batches (models/imports.py) and webhooks (models/webhooks.py). SQLModel classes;
+imports nothing of substore outside this package (columns.py: the metadata and the shared
+column shapes).
 
 Every subscriber key starts with account_id so the table can later be sharded by account.
 """
@@ -24,6 +25,7 @@ from substore.models.columns import (
 )
 
 # The webhook tables live in models/webhooks.py; named here too, as every other table is.
+from substore.models.imports import ImportBatch as ImportBatch
 from substore.models.webhooks import DeliveryStatus as DeliveryStatus
 from substore.models.webhooks import WebhookDelivery as WebhookDelivery
 from substore.models.webhooks import WebhookEndpoint as WebhookEndpoint
