@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
+
 from substore import repository
 
 CREATE = """mutation($input: SubscriberInput!) { createSubscriber(input: $input) {
@@ -70,3 +72,30 @@ async def test_concurrent_writers_get_gap_free_numbers_in_commit_order(api, engi
     for lane in range(6):
         numbers = [e.sequence for e in found if e.changes.get("firstName") == f"L{lane}"]
         assert numbers == list(range(numbers[0], numbers[0] + 50))
+
+
+async def test_a_write_that_deadlocks_is_run_again_not_a_500(api, engine, account):
+    """An import batch of two shapes takes the account's event counter after its first
+    statement; a writer holding a row of its second and then wanting the counter makes
+    a deadlock. PostgreSQL ends the batch's transaction; the server runs it again."""
+    await api.data(IMPORT, rows=[{"number": "+12015550199"}])
+    rows = [
+        {"number": "+12015550198", "firstName": "Ada"},  # the first statement's shape
+        {"number": "+12015550199", "lastName": "Lovelace"},  # the second's
+    ]
+    row = (
+        "UPDATE subscribers SET email = 'x@example.com' WHERE account_id = :a AND e164_number = :n"
+    )
+    counter = (
+        "UPDATE account_event_counters SET last_sequence = last_sequence WHERE account_id = :a"
+    )
+    async with engine.connect() as side:
+        await side.execute(sa.text(row), {"a": account.id, "n": "+12015550199"})
+        batch = asyncio.create_task(api.data(IMPORT, rows=rows))
+        await asyncio.sleep(0.5)  # the batch holds the counter and waits for the row
+        await side.execute(sa.text(counter), {"a": account.id})  # the cycle
+        await side.commit()
+    done = (await batch)["importSubscribers"]
+    assert (done["createdCount"], done["updatedCount"]) == (1, 1)
+    found = await events(engine, account)
+    assert [e.sequence for e in found] == [1, 2, 3]  # the ended attempt left no number

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from substore import auth, services
 from substore.errors import RequestCode as Code
 from substore.tokens import TokenError, Verifier
+from substore.web import connections
 from substore.web.operation import RequestError
 from substore.web.ratelimit import RateLimiter
 
@@ -83,6 +84,8 @@ class Gate:
     ) -> tuple[auth.Principal, dict[str, str]]:
         """As `admit`, for an Authorization value that came some other way (a WebSocket's
         connection_init payload) from `client` (an address)."""
+        # Throttled as the connection cap counts: an IPv6 client holds a whole /64.
+        client = connections.client_key(client) or client
         principal = await self._principal(header, client)
         verdict = self.limiter.check(f"{principal.account_id}:{principal.method}:{principal.actor}")
         if not verdict.allowed:

@@ -29,7 +29,7 @@ from substore.graphql.plans import Plans, Unplannable
 from substore.graphql.rows import ImportRows
 from substore.web.media import MediaType
 from substore.web.operation import Operation
-from substore.web.outage import RETRY_AFTER_SECONDS, is_unavailable
+from substore.web.outage import RETRY_AFTER_SECONDS, is_conflict, is_unavailable
 from substore.web.readers import Readers
 
 log = logging.getLogger("substore.web")
@@ -78,8 +78,7 @@ async def execute(runtime: Runtime, call: Call, fields: dict[str, Any]) -> Respo
             outcome = await _answer(runtime, call, conn)
             lease.keep = outcome.status < 500
     else:
-        async with runtime.engine.connect() as conn:
-            outcome = await _answer(runtime, call, conn)
+        outcome = await _write(runtime, call)
     if outcome.changed:  # updateAccount: read again by the next request, after the commit
         runtime.accounts.pop(outcome.account_id, None)
     if outcome.errors:
@@ -89,6 +88,35 @@ async def execute(runtime: Runtime, call: Call, fields: dict[str, Any]) -> Respo
     if status == Code.SERVICE_UNAVAILABLE.http_status:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return GraphQLResponse(outcome.body(), status, headers, call.media.content_type)
+
+
+WRITE_ATTEMPTS = 3
+CONFLICT_MESSAGE = (
+    "The write met a concurrent one and PostgreSQL ended it (a deadlock); nothing was "
+    f"stored: retry in {RETRY_AFTER_SECONDS} s."
+)
+
+
+class _Conflict(Exception):
+    """A write's transaction was ended by PostgreSQL to let a concurrent one go on."""
+
+
+async def _write(runtime: Runtime, call: Call) -> Outcome:
+    """A mutation in a transaction of its own, run again (a few times) when PostgreSQL
+    ends it to break a deadlock: writes that lock an account's subscribers and then its
+    event counter can meet in either order, and a retry is what PostgreSQL prescribes."""
+    for _ in range(WRITE_ATTEMPTS):
+        try:
+            async with runtime.engine.connect() as conn:
+                return await _answer(runtime, call, conn)
+        except _Conflict:
+            continue
+    problem: GraphQLFormattedError = {
+        "message": CONFLICT_MESSAGE,
+        "extensions": {"code": str(Code.SERVICE_UNAVAILABLE), "requestId": call.request_id},
+    }
+    status = Code.SERVICE_UNAVAILABLE.http_status
+    return Outcome(call.principal.account_id, None, [problem], status, False, True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +152,8 @@ async def _answer(runtime: Runtime, call: Call, conn: AsyncConnection) -> Outcom
         webhook_allow_private=runtime.webhook_allow_private,
     )
     data, found, changed = await _run(runtime, call.operation, context)
+    if any(is_conflict(error) for error in found):
+        raise _Conflict  # leaving the connection rolls the transaction back
     errors, status = classify(found, call.request_id)
     # A failed request changes nothing: commit only a clean run.
     if conn.in_transaction():

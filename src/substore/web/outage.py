@@ -50,6 +50,16 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         )
 
 
+# A transaction PostgreSQL ended to break a deadlock, or could not serialise: nothing of it
+# was stored, and running it again is the documented remedy.
+_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether `error` means a concurrent transaction made this one fail (retry it)."""
+    return any(isinstance(link, _CONFLICTS) for link in _chain(error))
+
+
 def is_unavailable(error: BaseException) -> bool:
     """Whether `error` means the database cannot be reached (not a bug of ours)."""
     for link in _chain(error):
