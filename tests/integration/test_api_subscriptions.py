@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -12,11 +13,13 @@ from typing import Any
 import httpx
 import pytest
 from tests.support import serve_in_thread
+from tests.tokens import claims, hs256, jwt_settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from substore import auth
+from substore import auth, repository
 from substore.config import Settings
+from substore.trusted.manifest import digest
 from substore.web.app import create_app
 from substore.web.server import CountedWebSocketProtocol, DeadlineHttpToolsProtocol
 
@@ -47,6 +50,14 @@ def base(database_url: str) -> Iterator[str]:
             yield url
     finally:
         DeadlineHttpToolsProtocol.peers = before
+
+
+@pytest.fixture(scope="module")
+def trusted_base(database_url: str) -> Iterator[str]:
+    """A server that runs only registered documents for JWT callers."""
+    settings = jwt_settings(database_url=database_url, trusted_documents_only=True)
+    with serve_in_thread(create_app(settings), ws=CountedWebSocketProtocol) as url:
+        yield url
 
 
 async def _key(engine, account) -> str:
@@ -250,3 +261,24 @@ async def test_sse_needs_a_credential_and_plain_post_is_refused(base, key):
         )
         assert plain.status_code == 400
         assert "text/event-stream" in plain.json()["errors"][0]["message"]
+
+
+async def test_trusted_documents_only_binds_tokens_over_the_socket(
+    trusted_base, base, key, engine, account
+):
+    registered = CHANGES.replace("subscription", f"subscription T{secrets.token_hex(6)}", 1)
+    async with engine.begin() as conn:
+        await repository.add_documents(conn, {digest(registered): registered})
+    token = hs256(claims(account.id, "read"))
+    async with await acked(trusted_base, token) as socket:
+        await subscribe(socket, after=0, id="free")  # a document of its own: refused
+        refused = await receive(socket)
+        assert refused["type"] == "error" and refused["id"] == "free", refused
+        assert refused["payload"][0]["extensions"]["code"] == "TRUSTED_DOCUMENT_REQUIRED"
+        payload = {"documentId": f"sha256:{digest(registered)}", "variables": {"after": 0}}
+        await socket.send(json.dumps({"type": "subscribe", "id": "by-id", "payload": payload}))
+        await create(base, key, "+12015550150")
+        ran = await receive(socket)
+        assert ran["type"] == "next" and ran["id"] == "by-id", ran
+        event = ran["payload"]["data"]["subscriberChanges"]
+        assert event["subscriber"]["e164Number"] == "+12015550150"

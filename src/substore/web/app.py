@@ -228,7 +228,8 @@ def create_app(
 
         context = FeedContext(websocket.app.state.feed)
         keepalive = settings.subscription_keepalive_seconds
-        await transport_ws.serve(websocket, admit, context, schema, keepalive)
+        resolve = websocket.app.state.trusted.resolve  # as a POST's body, per principal
+        await transport_ws.serve(websocket, admit, context, schema, keepalive, resolve)
 
     async def healthz(request: Request) -> Response:
         request_id = _request_id()

@@ -6,8 +6,10 @@ next, error, complete and the 44xx close codes); this module gives it our edge:
 - authentication through the Gate, with the credential from connection_init's payload
   (`Authorization` or `authorization`: "Bearer <key or JWT>", or the bare credential);
   a refusal closes with 4403 and the reason;
-- each document checked as a POST's is (web/operation.py: its size and cost) and only
-  subscriptions run: queries and mutations go over POST;
+- each subscribe payload resolved as a POST's body is (web/trusted.py: documentId and
+  persisted-query hashes, and SUBSTORE_TRUSTED_DOCUMENTS_ONLY for the connection's
+  principal), its document checked as a POST's is (web/operation.py: its size and cost),
+  and only subscriptions run: queries and mutations go over POST;
 - a protocol ping every `keepalive` seconds.
 """
 
@@ -40,6 +42,8 @@ from substore.graphql.feed import FeedContext
 from substore.web.operation import RequestError, operation_of
 
 Admit = Callable[[str | None, str], Awaitable[Principal]]
+# A subscribe payload with the document it names filled in, for the principal (trusted.py).
+Resolve = Callable[[Any, Principal], Awaitable[Any]]
 _REASON_BYTES = 123  # a close frame's reason, at most
 
 
@@ -108,20 +112,34 @@ class TransportWS(BaseGraphQLTransportWSHandler):
         context: FeedContext,
         schema: Any,
         keepalive: float,
+        resolve: Resolve,
     ) -> None:
         super().__init__(admission, socket, context, None, schema, timedelta(seconds=10))  # type: ignore[arg-type]
-        self.keepalive = keepalive
+        self.keepalive, self.resolve, self.feed_context = keepalive, resolve, context
         self.pinger: asyncio.Task | None = None
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         known = message["id"] in self.operations
-        if self.connection_acknowledged and not known and (problem := await _problem(message)):
-            payload = [GraphQLError(problem[0], extensions={"code": problem[1]}).formatted]
-            await self.send_message({"id": message["id"], "type": "error", "payload": payload})
-            return
+        if self.connection_acknowledged and not known:
+            principal = self.feed_context.principal
+            assert principal is not None  # acknowledged: admitted
+            try:
+                payload = await self.resolve(message.get("payload"), principal)
+                operation = await operation_of(payload)
+            except RequestError as error:
+                await self._refuse(message, str(error), str(error.code))
+                return
+            if operation.kind is not OperationType.SUBSCRIPTION:
+                await self._refuse(message, ONLY_SUBSCRIPTIONS, "BAD_REQUEST")
+                return
+            message["payload"] = payload  # the document a documentId or hash names
         await super().handle_subscribe(message)
         if self.connection_acknowledged and self.pinger is None and self.keepalive > 0:
             self.pinger = asyncio.create_task(self._ping())
+
+    async def _refuse(self, message: SubscribeMessage, problem: str, code: str) -> None:
+        payload = [GraphQLError(problem, extensions={"code": code}).formatted]
+        await self.send_message({"id": message["id"], "type": "error", "payload": payload})
 
     async def _ping(self) -> None:
         with contextlib.suppress(WebSocketDisconnected):
@@ -135,22 +153,18 @@ class TransportWS(BaseGraphQLTransportWSHandler):
         await super().shutdown()
 
 
-async def _problem(message: SubscribeMessage) -> tuple[str, str] | None:
-    """Why a subscribe message's document may not run here, with its code; None: it may."""
-    try:
-        operation = await operation_of(message.get("payload"))
-    except RequestError as error:
-        return str(error), str(error.code)
-    if operation.kind is not OperationType.SUBSCRIPTION:
-        return (
-            "Only subscriptions run over this WebSocket: send queries and mutations as POST /graphql.",
-            "BAD_REQUEST",
-        )
-    return None
+ONLY_SUBSCRIPTIONS = (
+    "Only subscriptions run over this WebSocket: send queries and mutations as POST /graphql."
+)
 
 
 async def serve(
-    websocket: WebSocket, admit: Admit, context: FeedContext, schema: Any, keepalive: float
+    websocket: WebSocket,
+    admit: Admit,
+    context: FeedContext,
+    schema: Any,
+    keepalive: float,
+    resolve: Resolve,
 ) -> None:
     """Speak graphql-transport-ws on `websocket` until either side closes."""
     if GRAPHQL_TRANSPORT_WS_PROTOCOL not in websocket.scope.get("subprotocols", []):
@@ -160,6 +174,6 @@ async def serve(
     socket = _Socket(websocket)
     client = websocket.client.host if websocket.client else "-"
     handler = TransportWS(
-        socket, _Admission(admit, client, socket.close), context, schema, keepalive
+        socket, _Admission(admit, client, socket.close), context, schema, keepalive, resolve
     )
     await handler.handle()
