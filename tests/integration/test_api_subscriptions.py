@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -45,7 +46,10 @@ def base(database_url: str) -> Iterator[str]:
     DeadlineHttpToolsProtocol.configure(settings)  # the per-client cap, as serve sets it
     try:
         with serve_in_thread(
-            create_app(settings), http=DeadlineHttpToolsProtocol, ws=CountedWebSocketProtocol
+            create_app(settings),
+            http=DeadlineHttpToolsProtocol,
+            ws=CountedWebSocketProtocol,
+            ws_max_size=settings.max_body_bytes,  # as serve sets it
         ) as url:
             yield url
     finally:
@@ -56,7 +60,9 @@ def base(database_url: str) -> Iterator[str]:
 def trusted_base(database_url: str) -> Iterator[str]:
     """A server that runs only registered documents for JWT callers."""
     settings = jwt_settings(database_url=database_url, trusted_documents_only=True)
-    with serve_in_thread(create_app(settings), ws=CountedWebSocketProtocol) as url:
+    with serve_in_thread(
+        create_app(settings), ws=CountedWebSocketProtocol, ws_max_size=settings.max_body_bytes
+    ) as url:
         yield url
 
 
@@ -282,3 +288,38 @@ async def test_trusted_documents_only_binds_tokens_over_the_socket(
         assert ran["type"] == "next" and ran["id"] == "by-id", ran
         event = ran["payload"]["data"]["subscriberChanges"]
         assert event["subscriber"]["e164Number"] == "+12015550150"
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def test_a_frame_too_deep_or_too_large_closes_without_a_traceback(base, key):
+    records = _Records()
+    logger = logging.getLogger("uvicorn.error")  # where an ASGI app's exception is logged
+    logger.addHandler(records)
+    try:
+        for frame in ("[" * 5_000 + "]" * 5_000, '{"type": ' + "[" * 5_000):
+            async with connect(ws_url(base), subprotocols=[PROTOCOL]) as socket:  # type: ignore[list-item]
+                await socket.send(frame)  # before connection_init
+                with pytest.raises(ConnectionClosed) as closed:
+                    await receive(socket)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+        big = json.dumps({"type": "connection_init", "payload": {"x": "a" * 2 * 1024 * 1024}})
+        async with connect(ws_url(base), subprotocols=[PROTOCOL]) as socket:  # type: ignore[list-item]
+            await socket.send(big)  # over max_body_bytes: refused before it is decoded
+            with pytest.raises(ConnectionClosed) as closed:
+                await receive(socket)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        await asyncio.sleep(0.1)  # the server's side of the close
+    finally:
+        logger.removeHandler(records)
+    assert not [r for r in records.records if r.exc_info], [r.getMessage() for r in records.records]
+    async with await acked(base, key) as socket:  # still serving
+        await socket.send(json.dumps({"type": "ping"}))
+        assert json.loads(await socket.recv()) == {"type": "pong"}

@@ -10,6 +10,8 @@ next, error, complete and the 44xx close codes); this module gives it our edge:
   persisted-query hashes, and SUBSTORE_TRUSTED_DOCUMENTS_ONLY for the connection's
   principal), its document checked as a POST's is (web/operation.py: its size and cost),
   and only subscriptions run: queries and mutations go over POST;
+- a frame that is not JSON, or nests deeper than a POST's body may, closes with 4400
+  (strawberry's NonJsonMessageReceived), and is never decoded past that depth;
 - a protocol ping every `keepalive` seconds.
 """
 
@@ -39,12 +41,30 @@ from strawberry.types.unset import UNSET
 
 from substore.auth import Principal
 from substore.graphql.feed import FeedContext
-from substore.web.operation import RequestError, operation_of
+from substore.text import nested_deeper
+from substore.web.operation import BODY_DEPTH, RequestError, operation_of
 
 Admit = Callable[[str | None, str], Awaitable[Principal]]
 # A subscribe payload with the document it names filled in, for the principal (trusted.py).
 Resolve = Callable[[Any, Principal], Awaitable[Any]]
 _REASON_BYTES = 123  # a close frame's reason, at most
+
+
+# A message's payload is a POST's body one level down: the body's depth guard, plus one
+# (web/operation.py). A frame is at most SUBSTORE_MAX_BODY_BYTES (uvicorn's ws_max_size).
+MESSAGE_DEPTH = BODY_DEPTH + 1
+_UNDECODABLE = object()
+
+
+def _decoded(text: str) -> object:
+    """A frame's JSON, or _UNDECODABLE: not JSON, or nested deeper than MESSAGE_DEPTH
+    (json.loads recurses once a level: RecursionError, no ValueError, past about 1000)."""
+    try:
+        if nested_deeper(text, MESSAGE_DEPTH):
+            return _UNDECODABLE
+        return json.loads(text)
+    except (ValueError, RecursionError):  # bad JSON or UTF-8, integers past 4300 digits
+        return _UNDECODABLE
 
 
 class _Socket:
@@ -61,11 +81,11 @@ class _Socket:
                     return
                 if message.get("text") is None:
                     raise NonTextMessageReceived
-                try:
-                    yield json.loads(message["text"])
-                except ValueError:
-                    if not ignore_parsing_errors:
-                        raise NonJsonMessageReceived from None
+                decoded = _decoded(message["text"])
+                if decoded is not _UNDECODABLE:
+                    yield decoded
+                elif not ignore_parsing_errors:
+                    raise NonJsonMessageReceived
         except (WebSocketDisconnect, RuntimeError):
             raise WebSocketDisconnected from None
 
