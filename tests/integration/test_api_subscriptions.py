@@ -323,3 +323,18 @@ async def test_a_frame_too_deep_or_too_large_closes_without_a_traceback(base, ke
     async with await acked(base, key) as socket:  # still serving
         await socket.send(json.dumps({"type": "ping"}))
         assert json.loads(await socket.recv()) == {"type": "pong"}
+
+
+async def test_a_revoked_key_ends_its_open_subscriptions(base, engine, account):
+    key = await _key(engine, account)
+    async with await acked(base, key) as socket:
+        await subscribe(socket, after=0, id="live")
+        await asyncio.sleep(0.2)
+        async with engine.begin() as conn:
+            await auth.revoke_key(conn, account.id, key)
+        started = time.perf_counter()
+        ended = await receive(socket, 5)  # rechecked every max(1, auth_cache_seconds) s
+        assert time.perf_counter() - started < 4
+        assert ended["id"] == "live" and ended["type"] == "next", ended
+        assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert await receive(socket) == {"type": "complete", "id": "live"}

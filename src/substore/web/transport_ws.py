@@ -44,7 +44,9 @@ from substore.graphql.feed import FeedContext
 from substore.text import nested_deeper
 from substore.web.operation import BODY_DEPTH, RequestError, operation_of
 
-Admit = Callable[[str | None, str], Awaitable[Principal]]
+# The Authorization value and the client's address to a principal; it may give the context
+# what re-checks that credential (FeedContext.still_admitted).
+Admit = Callable[[str | None, str, FeedContext], Awaitable[Principal]]
 # A subscribe payload with the document it names filled in, for the principal (trusted.py).
 Resolve = Callable[[Any, Principal], Awaitable[Any]]
 _REASON_BYTES = 123  # a close frame's reason, at most
@@ -116,7 +118,7 @@ class _Admission:
             credential = f"Bearer {credential.strip()}"
         try:
             context.principal = await self.admit(
-                credential if isinstance(credential, str) else None, self.client
+                credential if isinstance(credential, str) else None, self.client, context
             )
         except RequestError as error:
             await self.close(4403, f"Forbidden: {error}")
