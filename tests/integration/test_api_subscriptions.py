@@ -338,3 +338,17 @@ async def test_a_revoked_key_ends_its_open_subscriptions(base, engine, account):
         assert ended["id"] == "live" and ended["type"] == "next", ended
         assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert await receive(socket) == {"type": "complete", "id": "live"}
+
+
+async def test_a_tokens_subscriptions_end_at_its_exp(trusted_base, engine, account):
+    registered = CHANGES.replace("subscription", f"subscription E{secrets.token_hex(6)}", 1)
+    async with engine.begin() as conn:
+        await repository.add_documents(conn, {digest(registered): registered})
+    token = hs256(claims(account.id, "read", exp=int(time.time()) + 2))
+    async with await acked(trusted_base, token) as socket:
+        payload = {"documentId": f"sha256:{digest(registered)}"}
+        await socket.send(json.dumps({"type": "subscribe", "id": "t", "payload": payload}))
+        ended = await receive(socket, 5)
+        assert ended["id"] == "t" and ended["type"] == "next", ended
+        assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert await receive(socket) == {"type": "complete", "id": "t"}
