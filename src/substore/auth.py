@@ -47,6 +47,9 @@ class Principal:
     scope: Scope
     method: Method
     actor: str
+    # When the credential stops admitting (a token's `exp`, seconds since the epoch); None:
+    # until revoked (an API key). Open subscriptions end then (graphql/feed.py).
+    expires_at: float | None = field(default=None, compare=False)
 
     @property
     def can_write(self) -> bool:

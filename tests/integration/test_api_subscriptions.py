@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -12,11 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from tests.support import serve_in_thread
+from tests.tokens import claims, hs256, jwt_settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from substore import auth
+from substore import auth, repository
 from substore.config import Settings
+from substore.trusted.manifest import digest
 from substore.web.app import create_app
 from substore.web.server import CountedWebSocketProtocol, DeadlineHttpToolsProtocol
 
@@ -42,11 +46,24 @@ def base(database_url: str) -> Iterator[str]:
     DeadlineHttpToolsProtocol.configure(settings)  # the per-client cap, as serve sets it
     try:
         with serve_in_thread(
-            create_app(settings), http=DeadlineHttpToolsProtocol, ws=CountedWebSocketProtocol
+            create_app(settings),
+            http=DeadlineHttpToolsProtocol,
+            ws=CountedWebSocketProtocol,
+            ws_max_size=settings.max_body_bytes,  # as serve sets it
         ) as url:
             yield url
     finally:
         DeadlineHttpToolsProtocol.peers = before
+
+
+@pytest.fixture(scope="module")
+def trusted_base(database_url: str) -> Iterator[str]:
+    """A server that runs only registered documents for JWT callers."""
+    settings = jwt_settings(database_url=database_url, trusted_documents_only=True)
+    with serve_in_thread(
+        create_app(settings), ws=CountedWebSocketProtocol, ws_max_size=settings.max_body_bytes
+    ) as url:
+        yield url
 
 
 async def _key(engine, account) -> str:
@@ -250,3 +267,88 @@ async def test_sse_needs_a_credential_and_plain_post_is_refused(base, key):
         )
         assert plain.status_code == 400
         assert "text/event-stream" in plain.json()["errors"][0]["message"]
+
+
+async def test_trusted_documents_only_binds_tokens_over_the_socket(
+    trusted_base, base, key, engine, account
+):
+    registered = CHANGES.replace("subscription", f"subscription T{secrets.token_hex(6)}", 1)
+    async with engine.begin() as conn:
+        await repository.add_documents(conn, {digest(registered): registered})
+    token = hs256(claims(account.id, "read"))
+    async with await acked(trusted_base, token) as socket:
+        await subscribe(socket, after=0, id="free")  # a document of its own: refused
+        refused = await receive(socket)
+        assert refused["type"] == "error" and refused["id"] == "free", refused
+        assert refused["payload"][0]["extensions"]["code"] == "TRUSTED_DOCUMENT_REQUIRED"
+        payload = {"documentId": f"sha256:{digest(registered)}", "variables": {"after": 0}}
+        await socket.send(json.dumps({"type": "subscribe", "id": "by-id", "payload": payload}))
+        await create(base, key, "+12015550150")
+        ran = await receive(socket)
+        assert ran["type"] == "next" and ran["id"] == "by-id", ran
+        event = ran["payload"]["data"]["subscriberChanges"]
+        assert event["subscriber"]["e164Number"] == "+12015550150"
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def test_a_frame_too_deep_or_too_large_closes_without_a_traceback(base, key):
+    records = _Records()
+    logger = logging.getLogger("uvicorn.error")  # where an ASGI app's exception is logged
+    logger.addHandler(records)
+    try:
+        for frame in ("[" * 5_000 + "]" * 5_000, '{"type": ' + "[" * 5_000):
+            async with connect(ws_url(base), subprotocols=[PROTOCOL]) as socket:  # type: ignore[list-item]
+                await socket.send(frame)  # before connection_init
+                with pytest.raises(ConnectionClosed) as closed:
+                    await receive(socket)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+        big = json.dumps({"type": "connection_init", "payload": {"x": "a" * 2 * 1024 * 1024}})
+        async with connect(ws_url(base), subprotocols=[PROTOCOL]) as socket:  # type: ignore[list-item]
+            await socket.send(big)  # over max_body_bytes: refused before it is decoded
+            with pytest.raises(ConnectionClosed) as closed:
+                await receive(socket)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        await asyncio.sleep(0.1)  # the server's side of the close
+    finally:
+        logger.removeHandler(records)
+    assert not [r for r in records.records if r.exc_info], [r.getMessage() for r in records.records]
+    async with await acked(base, key) as socket:  # still serving
+        await socket.send(json.dumps({"type": "ping"}))
+        assert json.loads(await socket.recv()) == {"type": "pong"}
+
+
+async def test_a_revoked_key_ends_its_open_subscriptions(base, engine, account):
+    key = await _key(engine, account)
+    async with await acked(base, key) as socket:
+        await subscribe(socket, after=0, id="live")
+        await asyncio.sleep(0.2)
+        async with engine.begin() as conn:
+            await auth.revoke_key(conn, account.id, key)
+        started = time.perf_counter()
+        ended = await receive(socket, 5)  # rechecked every max(1, auth_cache_seconds) s
+        assert time.perf_counter() - started < 4
+        assert ended["id"] == "live" and ended["type"] == "next", ended
+        assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert await receive(socket) == {"type": "complete", "id": "live"}
+
+
+async def test_a_tokens_subscriptions_end_at_its_exp(trusted_base, engine, account):
+    registered = CHANGES.replace("subscription", f"subscription E{secrets.token_hex(6)}", 1)
+    async with engine.begin() as conn:
+        await repository.add_documents(conn, {digest(registered): registered})
+    token = hs256(claims(account.id, "read", exp=int(time.time()) + 2))
+    async with await acked(trusted_base, token) as socket:
+        payload = {"documentId": f"sha256:{digest(registered)}"}
+        await socket.send(json.dumps({"type": "subscribe", "id": "t", "payload": payload}))
+        ended = await receive(socket, 5)
+        assert ended["id"] == "t" and ended["type"] == "next", ended
+        assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert await receive(socket) == {"type": "complete", "id": "t"}

@@ -4,9 +4,13 @@ through the process's Feed (events/feed.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -27,6 +31,11 @@ class FeedContext:
     principal: Principal | None = None  # None on a WebSocket until connection_init admits it
     # graphql-transport-ws's connection_init payload (strawberry's handler sets it).
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # Whether the credential the principal was admitted with still admits (an API key not
+    # revoked since), asked every `recheck_seconds` while a subscription is open; None:
+    # never asked. A token's subscriptions end at its exp (Principal.expires_at).
+    still_admitted: Callable[[], Awaitable[bool]] | None = None
+    recheck_seconds: float = 5.0
 
     @property
     def caller(self) -> str:
@@ -65,8 +74,58 @@ class Subscription:
         try:
             with ctx.feed.slot(ctx.caller):
                 start = after if after is not None else await ctx.feed.last_sequence(account_id)
-                async for row in ctx.feed.follow(account_id, start):
+                async for row in _while_admitted(ctx, ctx.feed.follow(account_id, start)):
                     yield SubscriberEvent.of(row)
         except TooManySubscriptions as error:
             code = str(RequestCode.TOO_MANY_REQUESTS)
             raise GraphQLError(str(error), extensions={"code": code}) from None
+
+
+T = TypeVar("T")
+
+
+async def _while_admitted(ctx: FeedContext, items: AsyncIterator[T]) -> AsyncIterator[T]:
+    """`items` while the subscriber's credential admits it: a GraphQLError (UNAUTHENTICATED)
+    at its token's exp, or once its API key no longer authenticates (looked up again every
+    `recheck_seconds`), whether or not items are coming."""
+    principal = ctx.principal
+    assert principal is not None
+    interval = max(1.0, ctx.recheck_seconds)
+    next_check = time.monotonic() + interval if ctx.still_admitted is not None else math.inf
+    pending: asyncio.Future[T] | None = None
+    try:
+        while True:
+            if principal.expires_at is not None and time.time() >= principal.expires_at:
+                raise _unauthenticated("The token has expired: subscribe again with a new one.")
+            if ctx.still_admitted is not None and time.monotonic() >= next_check:
+                if not await ctx.still_admitted():
+                    raise _unauthenticated("The API key no longer authenticates (revoked).")
+                next_check = time.monotonic() + interval
+            if pending is None:
+                pending = asyncio.ensure_future(anext(items))
+            waits = [next_check - time.monotonic()]
+            if principal.expires_at is not None:
+                waits.append(principal.expires_at - time.time())
+            timeout = max(0.0, min(waits))
+            done, _ = await asyncio.wait(
+                {pending}, timeout=None if math.isinf(timeout) else timeout
+            )
+            if pending in done:
+                try:
+                    item = pending.result()
+                except StopAsyncIteration:
+                    return
+                finally:
+                    pending = None
+                yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
+        if isinstance(items, AsyncGenerator):
+            await items.aclose()
+
+
+def _unauthenticated(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": str(RequestCode.UNAUTHENTICATED)})

@@ -120,6 +120,8 @@ def create_app(
     plans = Plans(schema) if settings.plan_cache else None
     rows = ImportRows(schema) if settings.plan_cache else None
     availability = Availability()
+    # How often an open subscription's API key is looked up again (graphql/feed.py).
+    recheck_seconds = max(1.0, settings.auth_cache_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -179,7 +181,12 @@ def create_app(
             if operation.kind is OperationType.SUBSCRIPTION:
                 if not streams:
                     raise RequestError(Code.BAD_REQUEST, SUBSCRIPTION_MESSAGE)
-                context = FeedContext(state.feed, principal)
+                context = FeedContext(
+                    state.feed,
+                    principal,
+                    still_admitted=partial(_gate().still_admits, _authorization(request)),
+                    recheck_seconds=recheck_seconds,
+                )
                 keepalive = settings.subscription_keepalive_seconds
                 headers = {"X-Request-Id": request_id, **headers}
                 return sse.stream(schema, operation, context, keepalive, headers)
@@ -223,12 +230,15 @@ def create_app(
         """graphql-transport-ws on /graphql (web/transport_ws.py)."""
         gate = _gate()
 
-        async def admit(header: str | None, client: str) -> auth.Principal:
-            return (await gate.admit_credential(header, client))[0]
+        async def admit(header: str | None, client: str, context: FeedContext) -> auth.Principal:
+            principal = (await gate.admit_credential(header, client))[0]
+            context.still_admitted = partial(gate.still_admits, header)
+            return principal
 
-        context = FeedContext(websocket.app.state.feed)
+        context = FeedContext(websocket.app.state.feed, recheck_seconds=recheck_seconds)
         keepalive = settings.subscription_keepalive_seconds
-        await transport_ws.serve(websocket, admit, context, schema, keepalive)
+        resolve = websocket.app.state.trusted.resolve  # as a POST's body, per principal
+        await transport_ws.serve(websocket, admit, context, schema, keepalive, resolve)
 
     async def healthz(request: Request) -> Response:
         request_id = _request_id()
@@ -283,6 +293,10 @@ def _accept(request: Request) -> str | None:
     # Several Accept fields are one list (RFC 9110 5.3).
     found = request.headers.getlist("accept")
     return ", ".join(found) if found else None
+
+
+def _authorization(request: Request) -> str | None:
+    return request.headers.get("authorization")
 
 
 def _client(request: Request) -> str:

@@ -99,6 +99,21 @@ class Gate:
             )
         return principal, verdict.headers
 
+    async def still_admits(self, header: str | None) -> bool:
+        """Whether the credential an open subscription was admitted with still admits: an
+        API key looked up again (or found in the credential cache) in case it was revoked.
+        A token's `exp` is the subscription's own to watch (Principal.expires_at)."""
+        token = auth.bearer_token(header)
+        if token is None:
+            return False
+        if not token.startswith(auth.KEY_PREFIX) or self.principals.get(token) is not None:
+            return True
+        async with self.engine.connect() as conn:
+            found = await auth.authenticate(conn, token)
+        if found is not None:
+            self.principals.put(token, found)
+        return found is not None
+
     async def _principal(self, header: str | None, client: str) -> auth.Principal:
         if header is not None and len(header) > MAX_AUTHORIZATION_BYTES:
             raise RequestError(
@@ -137,7 +152,9 @@ class Gate:
         except TokenError as error:
             self.failures.failed(client, token)
             raise _unauthenticated(str(error), 'Bearer error="invalid_token"') from None
-        found = auth.Principal(claims.account_id, claims.scope, auth.Method.JWT, claims.subject)
+        found = auth.Principal(
+            claims.account_id, claims.scope, auth.Method.JWT, claims.subject, claims.expires_at
+        )
         self.failures.succeeded(client, token)
         self.principals.put(token, found, until=claims.expires_at)
         return found

@@ -229,6 +229,7 @@ def run(settings: Settings, host: str, port: int, workers: int, reaper: Reaper) 
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips,
         ws=f"{__name__}:CountedWebSocketProtocol",  # subscriptions (web/transport_ws.py)
+        ws_max_size=settings.max_body_bytes,  # a frame is decoded whole: as large as a body
         access_log=False,  # ours has the request id, key and operation (observe.py)
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it (as uvicorn.run)

@@ -6,8 +6,12 @@ next, error, complete and the 44xx close codes); this module gives it our edge:
 - authentication through the Gate, with the credential from connection_init's payload
   (`Authorization` or `authorization`: "Bearer <key or JWT>", or the bare credential);
   a refusal closes with 4403 and the reason;
-- each document checked as a POST's is (web/operation.py: its size and cost) and only
-  subscriptions run: queries and mutations go over POST;
+- each subscribe payload resolved as a POST's body is (web/trusted.py: documentId and
+  persisted-query hashes, and SUBSTORE_TRUSTED_DOCUMENTS_ONLY for the connection's
+  principal), its document checked as a POST's is (web/operation.py: its size and cost),
+  and only subscriptions run: queries and mutations go over POST;
+- a frame that is not JSON, or nests deeper than a POST's body may, closes with 4400
+  (strawberry's NonJsonMessageReceived), and is never decoded past that depth;
 - a protocol ping every `keepalive` seconds.
 """
 
@@ -37,10 +41,32 @@ from strawberry.types.unset import UNSET
 
 from substore.auth import Principal
 from substore.graphql.feed import FeedContext
-from substore.web.operation import RequestError, operation_of
+from substore.text import nested_deeper
+from substore.web.operation import BODY_DEPTH, RequestError, operation_of
 
-Admit = Callable[[str | None, str], Awaitable[Principal]]
+# The Authorization value and the client's address to a principal; it may give the context
+# what re-checks that credential (FeedContext.still_admitted).
+Admit = Callable[[str | None, str, FeedContext], Awaitable[Principal]]
+# A subscribe payload with the document it names filled in, for the principal (trusted.py).
+Resolve = Callable[[Any, Principal], Awaitable[Any]]
 _REASON_BYTES = 123  # a close frame's reason, at most
+
+
+# A message's payload is a POST's body one level down: the body's depth guard, plus one
+# (web/operation.py). A frame is at most SUBSTORE_MAX_BODY_BYTES (uvicorn's ws_max_size).
+MESSAGE_DEPTH = BODY_DEPTH + 1
+_UNDECODABLE = object()
+
+
+def _decoded(text: str) -> object:
+    """A frame's JSON, or _UNDECODABLE: not JSON, or nested deeper than MESSAGE_DEPTH
+    (json.loads recurses once a level: RecursionError, no ValueError, past about 1000)."""
+    try:
+        if nested_deeper(text, MESSAGE_DEPTH):
+            return _UNDECODABLE
+        return json.loads(text)
+    except (ValueError, RecursionError):  # bad JSON or UTF-8, integers past 4300 digits
+        return _UNDECODABLE
 
 
 class _Socket:
@@ -57,11 +83,11 @@ class _Socket:
                     return
                 if message.get("text") is None:
                     raise NonTextMessageReceived
-                try:
-                    yield json.loads(message["text"])
-                except ValueError:
-                    if not ignore_parsing_errors:
-                        raise NonJsonMessageReceived from None
+                decoded = _decoded(message["text"])
+                if decoded is not _UNDECODABLE:
+                    yield decoded
+                elif not ignore_parsing_errors:
+                    raise NonJsonMessageReceived
         except (WebSocketDisconnect, RuntimeError):
             raise WebSocketDisconnected from None
 
@@ -92,7 +118,7 @@ class _Admission:
             credential = f"Bearer {credential.strip()}"
         try:
             context.principal = await self.admit(
-                credential if isinstance(credential, str) else None, self.client
+                credential if isinstance(credential, str) else None, self.client, context
             )
         except RequestError as error:
             await self.close(4403, f"Forbidden: {error}")
@@ -108,20 +134,34 @@ class TransportWS(BaseGraphQLTransportWSHandler):
         context: FeedContext,
         schema: Any,
         keepalive: float,
+        resolve: Resolve,
     ) -> None:
         super().__init__(admission, socket, context, None, schema, timedelta(seconds=10))  # type: ignore[arg-type]
-        self.keepalive = keepalive
+        self.keepalive, self.resolve, self.feed_context = keepalive, resolve, context
         self.pinger: asyncio.Task | None = None
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         known = message["id"] in self.operations
-        if self.connection_acknowledged and not known and (problem := await _problem(message)):
-            payload = [GraphQLError(problem[0], extensions={"code": problem[1]}).formatted]
-            await self.send_message({"id": message["id"], "type": "error", "payload": payload})
-            return
+        if self.connection_acknowledged and not known:
+            principal = self.feed_context.principal
+            assert principal is not None  # acknowledged: admitted
+            try:
+                payload = await self.resolve(message.get("payload"), principal)
+                operation = await operation_of(payload)
+            except RequestError as error:
+                await self._refuse(message, str(error), str(error.code))
+                return
+            if operation.kind is not OperationType.SUBSCRIPTION:
+                await self._refuse(message, ONLY_SUBSCRIPTIONS, "BAD_REQUEST")
+                return
+            message["payload"] = payload  # the document a documentId or hash names
         await super().handle_subscribe(message)
         if self.connection_acknowledged and self.pinger is None and self.keepalive > 0:
             self.pinger = asyncio.create_task(self._ping())
+
+    async def _refuse(self, message: SubscribeMessage, problem: str, code: str) -> None:
+        payload = [GraphQLError(problem, extensions={"code": code}).formatted]
+        await self.send_message({"id": message["id"], "type": "error", "payload": payload})
 
     async def _ping(self) -> None:
         with contextlib.suppress(WebSocketDisconnected):
@@ -135,22 +175,18 @@ class TransportWS(BaseGraphQLTransportWSHandler):
         await super().shutdown()
 
 
-async def _problem(message: SubscribeMessage) -> tuple[str, str] | None:
-    """Why a subscribe message's document may not run here, with its code; None: it may."""
-    try:
-        operation = await operation_of(message.get("payload"))
-    except RequestError as error:
-        return str(error), str(error.code)
-    if operation.kind is not OperationType.SUBSCRIPTION:
-        return (
-            "Only subscriptions run over this WebSocket: send queries and mutations as POST /graphql.",
-            "BAD_REQUEST",
-        )
-    return None
+ONLY_SUBSCRIPTIONS = (
+    "Only subscriptions run over this WebSocket: send queries and mutations as POST /graphql."
+)
 
 
 async def serve(
-    websocket: WebSocket, admit: Admit, context: FeedContext, schema: Any, keepalive: float
+    websocket: WebSocket,
+    admit: Admit,
+    context: FeedContext,
+    schema: Any,
+    keepalive: float,
+    resolve: Resolve,
 ) -> None:
     """Speak graphql-transport-ws on `websocket` until either side closes."""
     if GRAPHQL_TRANSPORT_WS_PROTOCOL not in websocket.scope.get("subprotocols", []):
@@ -160,6 +196,6 @@ async def serve(
     socket = _Socket(websocket)
     client = websocket.client.host if websocket.client else "-"
     handler = TransportWS(
-        socket, _Admission(admit, client, socket.close), context, schema, keepalive
+        socket, _Admission(admit, client, socket.close), context, schema, keepalive, resolve
     )
     await handler.handle()
