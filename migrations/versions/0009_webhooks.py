@@ -72,9 +72,16 @@ def upgrade() -> None:
         "webhook_deliveries",
         ["account_id", "endpoint_id", "id"],
     )
+    op.create_index(
+        "ix_webhook_deliveries_pending",
+        "webhook_deliveries",
+        ["account_id", "endpoint_id", "id"],
+        postgresql_where=sa.text("status = 'PENDING'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_webhook_deliveries_pending", "webhook_deliveries")
     op.drop_index("ix_webhook_deliveries_account_id_endpoint_id_id", "webhook_deliveries")
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_endpoints")

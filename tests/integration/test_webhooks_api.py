@@ -45,6 +45,8 @@ async def create(api: Api, url: str, **input) -> dict:
         ("https://169.254.169.254/latest/meta-data", "metadata"),
         ("https://[fd00:ec2::254]/", "metadata"),
         ("https://[::1]:8443/", "loopback"),
+        ("https://[64:ff9b::a9fe:a9fe]/", "metadata"),  # NAT64 of 169.254.169.254
+        ("https://[2002:7f00:1::1]/", "loopback"),  # 6to4 of 127.0.0.1
         ("not a url", "https"),
     ],
 )
@@ -62,6 +64,35 @@ async def test_unknown_event_types_are_named(api):
     assert made["endpoint"] is None
     [problem] = made["userErrors"]
     assert problem["field"] == ["input", "events", "1"] and "'x'" in problem["message"]
+
+
+async def test_a_refused_url_and_unknown_events_are_both_named(api):
+    """The URL is checked before the service's database work; its problem still comes
+    back beside the others, on its field."""
+    made = await create(api, "https://10.0.0.7/hook", events=["x"])
+    fields = [problem["field"] for problem in made["userErrors"]]
+    assert made["endpoint"] is None and fields == [["input", "events", "0"], ["input", "url"]]
+    assert (await api.data(LIST))["webhookEndpoints"] == []
+
+
+async def test_an_update_to_a_refused_url_is_a_user_error_and_changes_nothing(dev_api):
+    made = await create(dev_api, "http://127.0.0.1:9/hook")
+    endpoint_id = made["endpoint"]["id"]
+    for url in ("https://169.254.169.254/latest", "https://[64:ff9b:1::a9fe:a9fe]/"):
+        # Metadata addresses stay refused with SUBSTORE_WEBHOOK_ALLOW_PRIVATE.
+        changed = await dev_api.data(UPDATE, id=endpoint_id, input={"url": url, "enabled": False})
+        result = changed["updateWebhookEndpoint"]
+        assert result["endpoint"] is None
+        [problem] = result["userErrors"]
+        assert problem["code"] == "PARAMETER_INVALID" and problem["field"] == ["input", "url"]
+        assert "metadata" in problem["message"]
+    [listed] = (await dev_api.data(LIST))["webhookEndpoints"]
+    assert listed["url"] == "http://127.0.0.1:9/hook" and listed["enabled"] is True
+    moved = await dev_api.data(UPDATE, id=endpoint_id, input={"url": " http://[::1]:9/x "})
+    assert moved["updateWebhookEndpoint"]["userErrors"] == []
+    [listed] = (await dev_api.data(LIST))["webhookEndpoints"]
+    assert listed["url"] == "http://[::1]:9/x"
+    await dev_api.data(DELETE, id=endpoint_id)
 
 
 async def test_an_endpoint_shows_its_secret_once_and_rotates_it(dev_api):

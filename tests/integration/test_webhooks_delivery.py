@@ -10,10 +10,13 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
-from tests.support import serve_in_thread
+from sqlalchemy import event, text
+from tests.support import new_database, serve_in_thread
 from tests.webhooks import FakeClock, Receiver, Store, add_endpoint, own_store, poll, wait_for
 
+from substore import db
+from substore.models.webhooks import PENDING_INDEX
+from substore.repository import webhooks as hooks_repo
 from substore.webhooks.dispatcher import Dispatcher
 
 CREATE = "mutation($n: PhoneNumber!) { createSubscriber(input: {number: $n}) { created } }"
@@ -253,3 +256,65 @@ async def test_enabling_an_endpoint_retries_its_pending_batch_at_once(store, rec
     await store.api.data(ENABLE, id=endpoint_id)  # well before the retry's 5-10 s
     assert await wait_for(lambda: len(receiver.received) == 2, seconds=4)
     assert receiver.received[0].webhook_id == receiver.received[1].webhook_id
+
+
+# 20 endpoints of one account, 5,000 delivered batches each and one pending.
+DELIVERIES_FILL = """INSERT INTO webhook_deliveries (account_id, endpoint_id, message_id,
+  first_sequence, last_sequence, event_count, status, created_at, next_attempt_at)
+SELECT 1, e.id, 'msg_' || e.id || '_' || n, n, n, 1,
+  CASE WHEN n = 5000 THEN 'PENDING' ELSE 'SUCCEEDED' END, now(),
+  CASE WHEN n = 5000 THEN now() END
+FROM webhook_endpoints e, generate_series(1, 5000) AS n"""
+
+
+async def test_the_dispatchers_pending_lookups_read_the_partial_index(server_url):
+    """Each tick asks every enabled endpoint for its pending batch: that reads the
+    partial index of pending rows, not every delivery kept (EXPLAIN, as in
+    test_list_indexes.py, in a database of its own so that its statistics are these)."""
+    async with new_database(server_url, "substore_hook_plans") as url:
+        engine = db.create_engine(url, pool_size=1)
+        try:
+            await db.migrate(engine)
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("INSERT INTO accounts (name, default_region) VALUES ('a', 'US')")
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO webhook_endpoints (account_id, url, secret) SELECT 1, "
+                        "'https://example.com/' || n, 'whsec_x' FROM generate_series(1, 20) n"
+                    )
+                )
+                await conn.execute(text(DELIVERIES_FILL))
+            async with engine.begin() as conn:
+                await conn.execute(text("ANALYZE webhook_endpoints, webhook_deliveries"))
+
+            async def pending(conn):
+                assert (await hooks_repo.pending_delivery(conn, 1, 3)).first_sequence == 5000
+
+            [plan] = await _plans(engine, pending)
+            assert f"Index Scan using {PENDING_INDEX}" in plan, plan
+            assert "Seq Scan" not in plan, plan
+        finally:
+            await engine.dispose()
+
+
+async def _plans(engine, call) -> list[str]:
+    """The plan of each statement `call(conn)` sends."""
+    sent: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, *args):
+        sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with engine.connect() as conn:
+            await call(conn)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    found = []
+    async with engine.connect() as conn:
+        for statement, parameters in sent:
+            rows = await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            found.append("\n".join(row[0] for row in rows))
+    return found

@@ -56,6 +56,61 @@ def test_public_addresses_are_allowed():
         check_address(ipaddress.ip_address(address), allow_private=False)
 
 
+# IPv6 forms that carry an IPv4 address (IP literals only: nothing is looked up or sent).
+EMBEDDED = [
+    "64:ff9b::7f00:1",  # NAT64 (RFC 6052) of 127.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b:1::7f00:1",  # local-use NAT64 (RFC 8215) of 127.0.0.1
+    "64:ff9b:1:2:3:4:a9fe:a9fe",  # its last 32 bits
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+    "2001:0:7f00:1:0:ffff:5db8:d70e",  # Teredo: server 127.0.0.1, client public
+    "2001:0:5db8:d70e:0:ffff:f5ff:fffe",  # Teredo: server public, client 10.0.0.1
+    "::127.0.0.1",  # IPv4-compatible
+    "::a9fe:a9fe",  # IPv4-compatible 169.254.169.254
+    "::ffff:a9fe:a9fe",  # IPv4-mapped 169.254.169.254
+    "2001:db8::1",  # documentation: reserved, never public
+    "100::1",  # discard-only
+]
+
+
+@pytest.mark.parametrize("address", EMBEDDED)
+def test_ipv4_carried_in_ipv6_is_checked_as_ipv4(address):
+    with pytest.raises(RefusedTarget):
+        check_address(ipaddress.ip_address(address), allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b:1::a9fe:a9fe",
+        "2002:a9fe:a9fe::1",
+        "2001:0:a9fe:a9fe:0:ffff:5db8:d70e",  # Teredo server
+        "2001:0:5db8:d70e:0:ffff:5601:5601",  # Teredo client (bits inverted)
+        "::a9fe:a9fe",
+        "::ffff:a9fe:a9fe",
+        "64:ff9b::6464:64c8",  # 100.100.100.200
+    ],
+)
+def test_metadata_carried_in_ipv6_stays_refused_when_private_is_allowed(address):
+    with pytest.raises(RefusedTarget, match="metadata"):
+        check_address(ipaddress.ip_address(address), allow_private=True)
+
+
+@pytest.mark.parametrize("address", ["4000::1", "64:ff9b::f000:1"])
+def test_reserved_addresses_are_refused(address):
+    """4000::/3 is reserved though `ipaddress` calls it global; 240.0.0.0/4 via NAT64."""
+    with pytest.raises(RefusedTarget, match="reserved"):
+        check_address(ipaddress.ip_address(address), allow_private=False)
+
+
+def test_public_ipv4_through_nat64_and_6to4_is_allowed():
+    for address in ("64:ff9b::5db8:d70e", "64:ff9b:1::5db8:d70e", "2002:5db8:d70e::1"):
+        check_address(ipaddress.ip_address(address), allow_private=False)
+
+
 @pytest.mark.parametrize(
     ("url", "says"),
     [

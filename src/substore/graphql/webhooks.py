@@ -177,8 +177,9 @@ async def create_webhook_endpoint(
     input: Annotated[CreateWebhookEndpointInput, strawberry.argument(description="The endpoint.")],
 ) -> WebhookEndpointPayload:
     ctx = info.context
-    private = ctx.webhook_allow_private
-    result = await ctx.db(hooks.create_endpoint, ctx.account, input.url, input.events, private)
+    # The URL's lookup (up to 5 s) before any database work: nothing waits on it.
+    url = await hooks.check_url(input.url, ctx.webhook_allow_private, "input", "url")
+    result = await ctx.db(hooks.create_endpoint, ctx.account, url, input.events)
     return WebhookEndpointPayload.of(result)
 
 
@@ -190,15 +191,18 @@ async def update_webhook_endpoint(
     ],
 ) -> WebhookEndpointPayload:
     ctx = info.context
+    # The URL's lookup (up to 5 s) before any database work: nothing waits on it.
+    url = None
+    if input.url is not None:
+        url = await hooks.check_url(input.url, ctx.webhook_allow_private, "input", "url")
     changes = hooks.EndpointChanges(
-        url=input.url,
+        url=url,
         enabled=input.enabled,
         event_types=input.events or None,
         all_events=input.events is None,
         rotate_secret=input.rotate_secret,
     )
-    private = ctx.webhook_allow_private
-    result = await ctx.db(hooks.update_endpoint, ctx.account, endpoint_pk(id), id, changes, private)
+    result = await ctx.db(hooks.update_endpoint, ctx.account, endpoint_pk(id), id, changes)
     return WebhookEndpointPayload.of(result)
 
 

@@ -18,6 +18,9 @@ class DeliveryStatus(StrEnum):
     CANCELLED = "CANCELLED"  # replaced by redeliverWebhookEvents
 
 
+PENDING_INDEX = "ix_webhook_deliveries_pending"
+
+
 class WebhookEndpoint(SQLModel, table=True):
     """Where an account's events are POSTed, and how far they have been delivered.
 
@@ -57,6 +60,14 @@ class WebhookDelivery(SQLModel, table=True):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         sa.Index(None, "account_id", "endpoint_id", "id"),
+        # The dispatcher's every tick looks for pending batches (a few among all retained).
+        sa.Index(
+            PENDING_INDEX,
+            "account_id",
+            "endpoint_id",
+            "id",
+            postgresql_where=sa.text("status = 'PENDING'"),
+        ),
         sa.ForeignKeyConstraint(
             ["account_id", "endpoint_id"],
             ["webhook_endpoints.account_id", "webhook_endpoints.id"],

@@ -1,6 +1,10 @@
 """Use cases of webhook endpoints: create, list, change, delete, look at deliveries, and
 send events again. The caller owns the transaction; expected problems come back as
 `UserError` data (a URL the SSRF rule refuses is PARAMETER_INVALID on its field).
+
+A URL is checked (`check_url`, a DNS lookup of up to 5 s) by the caller before any
+database work, and handed in as a `CheckedUrl`: no statement, lock or transaction waits
+on the lookup.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ MAX_DELIVERY_PAGE = 100
 class EndpointChanges:
     """updateWebhookEndpoint's input: None keeps the stored value."""
 
-    url: str | None = None
+    url: CheckedUrl | None = None
     enabled: bool | None = None
     event_types: Sequence[str] | None = None
     all_events: bool = False  # events: null given: every type again
@@ -47,12 +51,23 @@ class EndpointResult:
     user_errors: list[UserError] = field(default_factory=list)
 
 
-async def check_url(url: str, allow_private: bool, *path: str) -> list[UserError]:
+@dataclass(frozen=True, slots=True)
+class CheckedUrl:
+    """A URL the SSRF rule was applied to, and why it may not be saved (empty: it may)."""
+
+    url: str
+    problems: list[UserError]
+
+
+async def check_url(url: str, allow_private: bool, *path: str) -> CheckedUrl:
+    """Look the URL up and check it: call before any database work, never inside it (the
+    lookup can take 5 s). Delivery checks again at each attempt."""
     try:
         await resolve(url, allow_private)
     except RefusedTarget as error:
-        return [UserError(ErrorCode.PARAMETER_INVALID, str(error), path, "URL_REFUSED")]
-    return []
+        problem = UserError(ErrorCode.PARAMETER_INVALID, str(error), path, "URL_REFUSED")
+        return CheckedUrl(url.strip(), [problem])
+    return CheckedUrl(url.strip(), [])
 
 
 def check_event_types(types: Sequence[str] | None, *path: str) -> list[UserError]:
@@ -75,16 +90,14 @@ def _types(types: Sequence[str] | None) -> list[str] | None:
 async def create_endpoint(
     conn: AsyncConnection,
     account: Any,
-    url: str,
+    url: CheckedUrl,
     event_types: Sequence[str] | None,
-    allow_private: bool,
 ) -> EndpointResult:
-    problems = check_event_types(event_types, "input", "events")
-    problems += await check_url(url, allow_private, "input", "url")
+    problems = check_event_types(event_types, "input", "events") + url.problems
     if problems:
         return EndpointResult(user_errors=problems)
     secret = signing.new_secret()
-    row = await repo.create_endpoint(conn, account.id, url.strip(), _types(event_types), secret)
+    row = await repo.create_endpoint(conn, account.id, url.url, _types(event_types), secret)
     return EndpointResult(endpoint=row, secret=secret)
 
 
@@ -104,16 +117,15 @@ async def update_endpoint(
     endpoint_id: int | None,
     label: str,
     changes: EndpointChanges,
-    allow_private: bool,
 ) -> EndpointResult:
     problems = check_event_types(changes.event_types, "input", "events")
     if changes.url is not None:
-        problems += await check_url(changes.url, allow_private, "input", "url")
+        problems += changes.url.problems
     if problems:
         return EndpointResult(user_errors=problems)
     values: dict[str, Any] = {}
     if changes.url is not None:
-        values["url"] = changes.url.strip()
+        values["url"] = changes.url.url
     if changes.event_types is not None or changes.all_events:
         values["event_types"] = _types(changes.event_types)
     if changes.enabled is not None:

@@ -5,6 +5,10 @@ A URL is checked when it is saved and again at each attempt, because what a name
 to can change; the attempt then connects to the address that was checked (`Target`), not
 to whatever the name resolves to a moment later. `allow_private` (development, tests)
 admits http and loopback or private targets; cloud metadata addresses never.
+
+An IPv6 address can carry an IPv4 one that the packet ends up at (IPv4-mapped, NAT64,
+IPv4-compatible, 6to4, Teredo), and `ipaddress` calls several of these forms global: each
+embedded IPv4 address is checked by the same rules, the metadata ones included.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 METADATA = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
 )
+# RFC 6052's well-known prefix and RFC 8215's local-use one: the last 32 bits are the IPv4
+# address a NAT64 gateway forwards to.
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# Deprecated IPv4-compatible addresses, ::a.b.c.d (:: and ::1 are themselves).
+COMPATIBLE = ipaddress.ip_network("::/96")
 MAX_URL_LENGTH = 2048
 LOOKUP_SECONDS = 5
 
@@ -70,18 +79,40 @@ def check_url(url: str, allow_private: bool) -> SplitResult:
 
 
 def check_address(address: Address, allow_private: bool) -> None:
-    """RefusedTarget unless `address` may be sent to."""
-    mapped = getattr(address, "ipv4_mapped", None)
-    address = mapped or address  # ::ffff:10.0.0.1 is 10.0.0.1
-    if address in METADATA:
-        raise RefusedTarget(f"{address} is a cloud metadata address: never a webhook target.")
-    # is_global holds for some multicast ranges; a webhook is never multicast.
-    if not address.is_multicast and (address.is_global or allow_private):
-        return
-    raise RefusedTarget(
-        f"The host resolves to {address}, a {_kind(address)} address: webhooks go to public "
-        "addresses only (SUBSTORE_WEBHOOK_ALLOW_PRIVATE=true allows others for development)."
-    )
+    """RefusedTarget unless `address`, and every IPv4 address it carries, may be sent to."""
+    for checked in _destinations(address):
+        shown = str(address) if checked == address else f"{address} (which carries {checked})"
+        if checked in METADATA:
+            raise RefusedTarget(f"{shown} is a cloud metadata address: never a webhook target.")
+        # is_global holds for some multicast and reserved ranges; a webhook is neither.
+        public = checked.is_global and not checked.is_reserved
+        if not checked.is_multicast and (public or allow_private):
+            continue
+        raise RefusedTarget(
+            f"The host resolves to {shown}, a {_kind(checked)} address: webhooks go to public "
+            "addresses only (SUBSTORE_WEBHOOK_ALLOW_PRIVATE=true allows others for development)."
+        )
+
+
+def _destinations(address: Address) -> list[Address]:
+    """The addresses a packet to `address` may end up at, each to be checked: a pure
+    translation form (IPv4-mapped, NAT64, IPv4-compatible) is only its IPv4 address; a
+    tunnel (6to4, Teredo's server and client) is itself and the IPv4 addresses it names."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return [address]
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if any(address in prefix for prefix in NAT64):
+        return [low]
+    if address in COMPATIBLE and int(address) > 1:
+        return [low]
+    found: list[Address] = [address]
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    return found
 
 
 async def resolve(url: str, allow_private: bool) -> Target:
@@ -114,7 +145,7 @@ async def _lookup(host: str, port: int) -> list[Address]:
 
 
 def _kind(address: Address) -> str:
-    for kind in ("loopback", "link_local", "multicast", "private", "reserved", "unspecified"):
+    for kind in ("loopback", "link_local", "multicast", "reserved", "private", "unspecified"):
         if getattr(address, f"is_{kind}"):
             return kind.replace("_", "-")
     return "non-public"
