@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import text
+
 from substore import repository
 
 CREATE = """mutation($input: SubscriberInput!) { createSubscriber(input: $input) {
@@ -70,3 +72,15 @@ async def test_concurrent_writers_get_gap_free_numbers_in_commit_order(api, engi
     for lane in range(6):
         numbers = [e.sequence for e in found if e.changes.get("firstName") == f"L{lane}"]
         assert numbers == list(range(numbers[0], numbers[0] + 50))
+
+
+async def test_a_statement_that_changed_nothing_leaves_the_counter_alone(api, engine, account):
+    await api.data(CREATE, input={"number": "+12015550120"})
+    counter = "SELECT xmin::text, last_sequence FROM account_event_counters WHERE account_id = :a"
+    async with engine.connect() as conn:
+        before = (await conn.execute(text(counter), {"a": account.id})).one()
+    async with engine.begin() as conn:  # no such subscriber: no row, so no counter lock
+        assert await repository.delete_subscribers(conn, account.id, [-1], False) == set()
+    async with engine.connect() as conn:
+        assert (await conn.execute(text(counter), {"a": account.id})).one() == before
+    assert tuple(before)[1] == 1
