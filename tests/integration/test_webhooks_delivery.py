@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -208,6 +208,35 @@ async def test_retention_prunes_only_what_every_enabled_endpoint_delivered(
     assert await wait_for(lambda: len(receiver.events()) == 5)
     await asyncio.sleep(0.2)  # the cursor moves in the transaction after the 2xx
     assert await pruner.prune() == 5
+
+
+OLD_STOP = """mutation($n: PhoneNumber!, $at: DateTime!) {
+  recordInboundMessage(input: {from: $n, text: "STOP", receivedAt: $at}) { action } }"""
+
+
+async def test_retention_goes_by_when_an_event_was_recorded_not_its_received_at(store):
+    # A STOP received (by the client's word) 40 days ago is kept for readers like any new
+    # event; only one the server recorded past the retention goes.
+    await store.api.data(CREATE, n="+12015550100")
+    received = (datetime.now(UTC) - timedelta(days=40)).isoformat()
+    assert (await store.api.data(OLD_STOP, n="+12015550100", at=received))["recordInboundMessage"]
+    async with store.engine.begin() as conn:
+        old = text(
+            "SELECT occurred_at < now() - interval '39 days' FROM subscriber_events ORDER BY sequence"
+        )
+        assert list((await conn.execute(old)).scalars()) == [False, True]
+        await conn.execute(
+            text(
+                "UPDATE subscriber_events SET recorded_at = now() - interval '31 days'"
+                " WHERE sequence = 1"
+            )
+        )
+    assert await Dispatcher(store.engine).prune() == 1  # no endpoint holds anything back
+    async with store.engine.connect() as conn:
+        kept = await conn.execute(
+            text("SELECT sequence, type FROM subscriber_events ORDER BY sequence")
+        )
+        assert [tuple(row) for row in kept] == [(2, "subscriber.unsubscribed")]
 
 
 async def test_a_batch_waits_for_the_one_before_it(store, receiver, dispatchers):

@@ -200,15 +200,16 @@ async def kept_sequences(conn: AsyncConnection, account_id: int) -> tuple[int | 
 async def prune_delivered_events(
     conn: AsyncConnection, before: datetime, limit: int = 10_000
 ) -> int:
-    """Delete up to `limit` events older than `before` that every enabled endpoint of
-    their account has delivered (a disabled endpoint holds nothing back); how many went."""
+    """Delete up to `limit` events recorded before `before` (the server's recorded_at, never
+    occurred_at, which can be a client's) that every enabled endpoint of their account has
+    delivered (a disabled endpoint holds nothing back); how many went."""
     ev, e = events.c, endpoints.c
     undelivered = sa.select(e.id).where(
         e.account_id == ev.account_id, e.enabled, e.delivered_sequence < ev.sequence
     )
     oldest = (
         sa.select(ev.account_id, ev.sequence)
-        .where(ev.occurred_at < before, ~undelivered.exists())
+        .where(ev.recorded_at < before, ~undelivered.exists())
         .limit(limit)
         .subquery()
     )
