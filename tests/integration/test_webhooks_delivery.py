@@ -14,6 +14,7 @@ from sqlalchemy import text
 from tests.support import serve_in_thread
 from tests.webhooks import FakeClock, Receiver, Store, add_endpoint, own_store, poll, wait_for
 
+from substore.repository import webhooks as repo
 from substore.webhooks.dispatcher import Dispatcher
 
 CREATE = "mutation($n: PhoneNumber!) { createSubscriber(input: {number: $n}) { created } }"
@@ -237,6 +238,20 @@ async def test_retention_goes_by_when_an_event_was_recorded_not_its_received_at(
             text("SELECT sequence, type FROM subscriber_events ORDER BY sequence")
         )
         assert [tuple(row) for row in kept] == [(2, "subscriber.unsubscribed")]
+
+
+async def test_an_endpoint_made_after_every_event_was_pruned_starts_at_the_newest(store, receiver):
+    await store.api.data(IMPORT, rows=[{"number": f"+1201555{n:04d}"} for n in range(3)])
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE subscriber_events SET recorded_at = now() - interval '31 days'")
+        )
+    assert await Dispatcher(store.engine).prune() == 3  # none kept; the counter stays at 3
+    await add_endpoint(store.api, receiver.url)
+    endpoint = (await store.api.data(ENDPOINT))["webhookEndpoints"][0]
+    assert endpoint["deliveredSequence"] == 3
+    async with store.engine.connect() as conn:  # nothing to send: not due every tick
+        assert await repo.due_endpoints(conn, datetime.now(UTC), limit=10) == []
 
 
 async def test_a_batch_waits_for_the_one_before_it(store, receiver, dispatchers):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.models import SubscriberEvent, table
+from substore.models import AccountEventCounter, SubscriberEvent, table
 from substore.repository.subscribers import Record
 
 subscriber_events = table(SubscriberEvent)
+counters = table(AccountEventCounter)
 
 
 async def events_after(
@@ -25,8 +28,14 @@ async def events_after(
     return list(await conn.execute(statement))
 
 
+def newest_sequence(account_id: Any) -> sa.ColumnElement[Any]:
+    """The account's newest event's number, from its counter (0: none yet). Not
+    max(sequence): the counter is one row, and stays right when events are pruned."""
+    c = counters.c
+    found = sa.select(c.last_sequence).where(c.account_id == account_id).scalar_subquery()
+    return sa.func.coalesce(found, 0)
+
+
 async def last_sequence(conn: AsyncConnection, account_id: int) -> int:
     """The account's newest event's number (0: none yet)."""
-    c = subscriber_events.c
-    found = await conn.scalar(sa.select(sa.func.max(c.sequence)).where(c.account_id == account_id))
-    return found or 0
+    return await conn.scalar(sa.select(newest_sequence(account_id))) or 0
