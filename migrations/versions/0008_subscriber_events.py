@@ -38,6 +38,12 @@ def upgrade() -> None:
         ),
         sa.Column("type", sa.Text, nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "recorded_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("actor", sa.Text),
         sa.Column("subscriber_id", sa.BigInteger, nullable=False),
@@ -47,10 +53,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", "sequence", name="pk_subscriber_events"),
         sa.CheckConstraint(f"type IN ({_TYPES})", name="ck_subscriber_events_type"),
     )
+    # Pruning by age goes by recorded_at, which the server sets: occurred_at can be a
+    # client's (an inbound keyword's receivedAt), so an old one would be pruned at once.
     op.create_index(
-        "ix_subscriber_events_occurred_at",
+        "ix_subscriber_events_recorded_at",
         "subscriber_events",
-        ["occurred_at"],
+        ["recorded_at"],
         postgresql_using="brin",
     )
     op.create_table(
@@ -63,5 +71,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("account_event_counters")
-    op.drop_index("ix_subscriber_events_occurred_at", "subscriber_events")
+    op.drop_index("ix_subscriber_events_recorded_at", "subscriber_events")
     op.drop_table("subscriber_events")

@@ -99,3 +99,15 @@ async def test_a_write_that_deadlocks_is_run_again_not_a_500(api, engine, accoun
     assert (done["createdCount"], done["updatedCount"]) == (1, 1)
     found = await events(engine, account)
     assert [e.sequence for e in found] == [1, 2, 3]  # the ended attempt left no number
+
+
+async def test_a_statement_that_changed_nothing_leaves_the_counter_alone(api, engine, account):
+    await api.data(CREATE, input={"number": "+12015550120"})
+    counter = "SELECT xmin::text, last_sequence FROM account_event_counters WHERE account_id = :a"
+    async with engine.connect() as conn:
+        before = (await conn.execute(sa.text(counter), {"a": account.id})).one()
+    async with engine.begin() as conn:  # no such subscriber: no row, so no counter lock
+        assert await repository.delete_subscribers(conn, account.id, [-1], False) == set()
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.text(counter), {"a": account.id})).one() == before
+    assert tuple(before)[1] == 1

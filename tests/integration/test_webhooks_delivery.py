@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, text
@@ -16,7 +16,7 @@ from tests.webhooks import FakeClock, Receiver, Store, add_endpoint, own_store, 
 
 from substore import db
 from substore.models.webhooks import PENDING_INDEX
-from substore.repository import webhooks as hooks_repo
+from substore.repository import webhooks as repo
 from substore.webhooks.dispatcher import Dispatcher
 
 CREATE = "mutation($n: PhoneNumber!) { createSubscriber(input: {number: $n}) { created } }"
@@ -213,6 +213,49 @@ async def test_retention_prunes_only_what_every_enabled_endpoint_delivered(
     assert await pruner.prune() == 5
 
 
+OLD_STOP = """mutation($n: PhoneNumber!, $at: DateTime!) {
+  recordInboundMessage(input: {from: $n, text: "STOP", receivedAt: $at}) { action } }"""
+
+
+async def test_retention_goes_by_when_an_event_was_recorded_not_its_received_at(store):
+    # A STOP received (by the client's word) 40 days ago is kept for readers like any new
+    # event; only one the server recorded past the retention goes.
+    await store.api.data(CREATE, n="+12015550100")
+    received = (datetime.now(UTC) - timedelta(days=40)).isoformat()
+    assert (await store.api.data(OLD_STOP, n="+12015550100", at=received))["recordInboundMessage"]
+    async with store.engine.begin() as conn:
+        old = text(
+            "SELECT occurred_at < now() - interval '39 days' FROM subscriber_events ORDER BY sequence"
+        )
+        assert list((await conn.execute(old)).scalars()) == [False, True]
+        await conn.execute(
+            text(
+                "UPDATE subscriber_events SET recorded_at = now() - interval '31 days'"
+                " WHERE sequence = 1"
+            )
+        )
+    assert await Dispatcher(store.engine).prune() == 1  # no endpoint holds anything back
+    async with store.engine.connect() as conn:
+        kept = await conn.execute(
+            text("SELECT sequence, type FROM subscriber_events ORDER BY sequence")
+        )
+        assert [tuple(row) for row in kept] == [(2, "subscriber.unsubscribed")]
+
+
+async def test_an_endpoint_made_after_every_event_was_pruned_starts_at_the_newest(store, receiver):
+    await store.api.data(IMPORT, rows=[{"number": f"+1201555{n:04d}"} for n in range(3)])
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE subscriber_events SET recorded_at = now() - interval '31 days'")
+        )
+    assert await Dispatcher(store.engine).prune() == 3  # none kept; the counter stays at 3
+    await add_endpoint(store.api, receiver.url)
+    endpoint = (await store.api.data(ENDPOINT))["webhookEndpoints"][0]
+    assert endpoint["deliveredSequence"] == 3
+    async with store.engine.connect() as conn:  # nothing to send: not due every tick
+        assert await repo.due_endpoints(conn, datetime.now(UTC), limit=10) == []
+
+
 async def test_a_batch_waits_for_the_one_before_it(store, receiver, dispatchers):
     _, receiver.secret = await add_endpoint(store.api, receiver.url)
     receiver.statuses = [500]
@@ -290,7 +333,7 @@ async def test_the_dispatchers_pending_lookups_read_the_partial_index(server_url
                 await conn.execute(text("ANALYZE webhook_endpoints, webhook_deliveries"))
 
             async def pending(conn):
-                assert (await hooks_repo.pending_delivery(conn, 1, 3)).first_sequence == 5000
+                assert (await repo.pending_delivery(conn, 1, 3)).first_sequence == 5000
 
             [plan] = await _plans(engine, pending)
             assert f"Index Scan using {PENDING_INDEX}" in plan, plan

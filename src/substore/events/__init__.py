@@ -1,2 +1,2 @@
-"""The change feed live: one LISTEN connection per process (listener.py) wakes the
-subscriptions of an account (feed.py) when its events commit."""
+"""The change feed live: one poll of the accounts' event counters per process
+(poller.py) wakes the subscriptions of an account (feed.py) when its events commit."""

@@ -1,8 +1,9 @@
 """An account's events from a sequence on: first those in the table (replay), then each
 new one as it commits, in order, none missed and none twice.
 
-A subscription reads `after` its last sequence whenever the listener wakes it, and at
-least every FALLBACK_SECONDS (should a notification be lost with its connection). As an
+A subscription reads `after` its last sequence whenever the process's poller wakes it
+(poller.py: within ~0.2 s of a commit), and at least every FALLBACK_SECONDS (should a
+poll fail). As an
 account's sequence follows commit order with no gaps, "above the last one seen" is
 exactly what the subscriber has not seen.
 
@@ -19,7 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from substore import repository
-from substore.events.listener import Listener
+from substore.events.poller import Poller
 from substore.repository import Record
 
 BATCH = 500  # events a read
@@ -36,10 +37,10 @@ class TooManySubscriptions(Exception):
 
 
 class Feed:
-    """The process's subscriptions: their listener, their reads, their limits."""
+    """The process's subscriptions: their poller, their reads, their limits."""
 
-    def __init__(self, engine: AsyncEngine, listener: Listener, per_caller: int) -> None:
-        self.engine, self.listener, self.per_caller = engine, listener, per_caller
+    def __init__(self, engine: AsyncEngine, poller: Poller, per_caller: int) -> None:
+        self.engine, self.poller, self.per_caller = engine, poller, per_caller
         self.open: dict[str, int] = {}
 
     async def last_sequence(self, account_id: int) -> int:
@@ -62,8 +63,7 @@ class Feed:
 
     async def follow(self, account_id: int, after: int) -> AsyncIterator[Record]:
         """The account's events numbered above `after`, then each new one, forever."""
-        await self.listener.start()
-        with self.listener.watch(account_id) as woken:
+        with self.poller.watch(account_id) as woken:
             while True:
                 woken.clear()  # before the read: a commit during it wakes the next wait
                 rows = await self._read(account_id, after)
@@ -80,4 +80,3 @@ class Feed:
     async def _wait(self, woken: asyncio.Event) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(woken.wait(), FALLBACK_SECONDS)
-        await self.listener.start()  # again if the connection was lost meanwhile

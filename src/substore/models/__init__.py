@@ -229,9 +229,9 @@ class SubscriberEvent(SQLModel, table=True):
     __tablename__ = "subscriber_events"
     __table_args__ = (
         sa.PrimaryKeyConstraint("account_id", "sequence"),
-        # Pruning by age: events are appended in time order, so a BRIN index is tiny and
-        # costs an import's inserts next to nothing (a b-tree here cost ~10% of them).
-        sa.Index(None, "occurred_at", postgresql_using="brin"),
+        # Pruning by age, by recorded_at: set by the server as rows are appended, it grows
+        # with the table (a BRIN index fits), while occurred_at may be a client's old time.
+        sa.Index(None, "recorded_at", postgresql_using="brin"),
         sa.CheckConstraint(
             "type IN ('subscriber.created', 'subscriber.updated', 'subscriber.deleted', "
             "'subscriber.unsubscribed', 'subscriber.resubscribed')",
@@ -246,6 +246,12 @@ class SubscriberEvent(SQLModel, table=True):
     )
     type: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     occurred_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    # When the server wrote the event (occurred_at can be the client's): retention goes by it.
+    recorded_at: datetime = Field(
+        sa_column=sa.Column(
+            sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")
+        )
+    )
     source: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # api, import, inbound
     actor: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     subscriber_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))

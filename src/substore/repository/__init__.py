@@ -21,7 +21,7 @@ from substore.repository.documents import (
     list_documents,
     remove_document,
 )
-from substore.repository.events import events_after, last_sequence, prune_events
+from substore.repository.events import events_after, last_sequence
 from substore.repository.pages import (
     Cursor,
     SubscriberFilter,
@@ -81,7 +81,6 @@ __all__ = [
     "page_and_behind",
     "page_events",
     "page_subscribers",
-    "prune_events",
     "remove_document",
     "revoke_api_key",
     "select_page",

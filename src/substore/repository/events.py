@@ -1,16 +1,17 @@
-"""Reading and pruning the outbox (subscriber_events; outbox.py writes it)."""
+"""Reading the outbox (subscriber_events; outbox.py writes it, webhooks.py prunes it)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.models import SubscriberEvent, table
+from substore.models import AccountEventCounter, SubscriberEvent, table
 from substore.repository.subscribers import Record
 
 subscriber_events = table(SubscriberEvent)
+counters = table(AccountEventCounter)
 
 
 async def events_after(
@@ -27,20 +28,14 @@ async def events_after(
     return list(await conn.execute(statement))
 
 
+def newest_sequence(account_id: Any) -> sa.ColumnElement[Any]:
+    """The account's newest event's number, from its counter (0: none yet). Not
+    max(sequence): the counter is one row, and stays right when events are pruned."""
+    c = counters.c
+    found = sa.select(c.last_sequence).where(c.account_id == account_id).scalar_subquery()
+    return sa.func.coalesce(found, 0)
+
+
 async def last_sequence(conn: AsyncConnection, account_id: int) -> int:
     """The account's newest event's number (0: none yet)."""
-    c = subscriber_events.c
-    found = await conn.scalar(sa.select(sa.func.max(c.sequence)).where(c.account_id == account_id))
-    return found or 0
-
-
-async def prune_events(conn: AsyncConnection, before: datetime, limit: int = 10_000) -> int:
-    """Delete up to `limit` events that occurred before `before`; how many went."""
-    c = subscriber_events.c
-    oldest = (
-        sa.select(c.account_id, c.sequence).where(c.occurred_at < before).limit(limit).subquery()
-    )
-    statement = subscriber_events.delete().where(
-        sa.tuple_(c.account_id, c.sequence).in_(sa.select(oldest.c.account_id, oldest.c.sequence))
-    )
-    return (await conn.execute(statement)).rowcount
+    return await conn.scalar(sa.select(newest_sequence(account_id))) or 0

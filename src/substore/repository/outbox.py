@@ -8,9 +8,10 @@ counter is updated only once the rows are written (it counts them), and its row 
 held to the commit, so an account's sequence numbers follow commit order: a reader that
 has seen N never meets a later event numbered below N.
 
-The counter's statement also queues a NOTIFY on CHANNEL with the account's id: PostgreSQL
-delivers it at commit (and never for a rollback), which wakes the subscription feed
-(events/listener.py) the moment the events are visible.
+A statement that changed no row takes no counter lock and writes no counter version
+(`HAVING count(*) > 0`). Nothing is notified: a NOTIFY takes a cluster-wide lock at commit,
+held through the WAL flush, which would make every write of every account commit one at a
+time. The subscription feed (events/poller.py) and the webhooks dispatcher poll instead.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ DELETED = "'subscriber.deleted'"
 # Of the key columns, what the caller wrote: the others (country code, region, type...)
 # follow from the number, and building them into every event cost an import ~15%.
 WRITTEN_KEYS = ("number", "raw_number")
-CHANNEL = "substore_events"  # NOTIFY payload: the account's id
 
 # Columns as the API names them in an event's `changes`.
 _NAMES = {
@@ -61,9 +61,9 @@ def ctes(rows: str = "up", event_type: str = EVENT_TYPE) -> str:
     kind = event_type.format(rows=rows)
     return f"""counter AS (
   INSERT INTO account_event_counters AS c (account_id, last_sequence)
-  SELECT CAST(:account_id AS bigint), count(*) FROM {rows}
+  SELECT CAST(:account_id AS bigint), count(*) FROM {rows} HAVING count(*) > 0
   ON CONFLICT (account_id) DO UPDATE SET last_sequence = c.last_sequence + excluded.last_sequence
-  RETURNING c.last_sequence, pg_notify('{CHANNEL}', CAST(c.account_id AS text)) AS notified
+  RETURNING c.last_sequence
 ),
 outbox AS (
   INSERT INTO subscriber_events (account_id, sequence, type, occurred_at, source, actor,

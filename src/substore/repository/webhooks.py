@@ -12,20 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.models import (
-    AccountEventCounter,
-    DeliveryStatus,
-    SubscriberEvent,
-    WebhookDelivery,
-    WebhookEndpoint,
-    table,
-)
+from substore.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, table
+from substore.repository.events import counters, newest_sequence
+from substore.repository.events import subscriber_events as events
 from substore.repository.subscribers import Record
 
 endpoints = table(WebhookEndpoint)
 deliveries = table(WebhookDelivery)
-counters = table(AccountEventCounter)
-events = table(SubscriberEvent)
 PENDING = DeliveryStatus.PENDING.value
 
 
@@ -33,13 +26,11 @@ async def create_endpoint(
     conn: AsyncConnection, account_id: int, url: str, event_types: list[str] | None, secret: str
 ) -> Record:
     values = {"account_id": account_id, "url": url, "event_types": event_types, "secret": secret}
-    # A new endpoint starts at the account's newest event: it gets what happens from now on.
-    start = sa.select(sa.func.coalesce(sa.func.max(events.c.sequence), 0)).where(
-        events.c.account_id == account_id
-    )
+    # A new endpoint starts at the account's newest event (its counter, which stays right
+    # when every event has been pruned): it gets what happens from now on.
     statement = (
         endpoints.insert()
-        .values(**values, delivered_sequence=start.scalar_subquery())
+        .values(**values, delivered_sequence=newest_sequence(account_id))
         .returning(endpoints)
     )
     return (await conn.execute(statement)).one()
@@ -190,25 +181,28 @@ async def cancel_pending(conn: AsyncConnection, account_id: int, endpoint_id: in
 
 
 async def kept_sequences(conn: AsyncConnection, account_id: int) -> tuple[int | None, int | None]:
-    """The account's oldest and newest events still kept (None, None: none kept)."""
+    """The account's oldest and newest events still kept (None, None: none kept). The
+    newest is the counter's: pruning goes oldest first, so it is kept if any is."""
     c = events.c
-    statement = sa.select(sa.func.min(c.sequence), sa.func.max(c.sequence))
-    oldest, newest = (await conn.execute(statement.where(c.account_id == account_id))).one()
-    return oldest, newest
+    oldest = sa.select(sa.func.min(c.sequence)).where(c.account_id == account_id)
+    statement = sa.select(oldest.scalar_subquery(), newest_sequence(account_id))
+    first, last = (await conn.execute(statement)).one()
+    return (None, None) if first is None else (first, last)
 
 
 async def prune_delivered_events(
     conn: AsyncConnection, before: datetime, limit: int = 10_000
 ) -> int:
-    """Delete up to `limit` events older than `before` that every enabled endpoint of
-    their account has delivered (a disabled endpoint holds nothing back); how many went."""
+    """Delete up to `limit` events recorded before `before` (the server's recorded_at, never
+    occurred_at, which can be a client's) that every enabled endpoint of their account has
+    delivered (a disabled endpoint holds nothing back); how many went."""
     ev, e = events.c, endpoints.c
     undelivered = sa.select(e.id).where(
         e.account_id == ev.account_id, e.enabled, e.delivered_sequence < ev.sequence
     )
     oldest = (
         sa.select(ev.account_id, ev.sequence)
-        .where(ev.occurred_at < before, ~undelivered.exists())
+        .where(ev.recorded_at < before, ~undelivered.exists())
         .limit(limit)
         .subquery()
     )

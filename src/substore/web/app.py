@@ -33,7 +33,7 @@ from substore.cpu import CpuPool
 from substore.errors import ConfigError
 from substore.errors import RequestCode as Code
 from substore.events.feed import Feed
-from substore.events.listener import Listener, asyncpg_dsn
+from substore.events.poller import Poller
 from substore.graphql.feed import FeedContext
 from substore.graphql.plans import Plans
 from substore.graphql.rows import ImportRows
@@ -132,15 +132,15 @@ def create_app(
         app.state.trusted = TrustedDocuments(
             app.state.engine, settings.auth_cache_seconds, settings.trusted_documents_only
         )
-        listener = Listener(asyncpg_dsn(app.state.engine.url))  # opens with a first subscription
-        app.state.feed = Feed(app.state.engine, listener, settings.max_subscriptions_per_key)
+        poller = Poller(app.state.engine)  # polls while a subscription is open
+        app.state.feed = Feed(app.state.engine, poller, settings.max_subscriptions_per_key)
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
         dispatcher = Dispatcher.from_settings(app.state.engine, settings)
         if start_dispatcher:
             dispatcher.start()
         app.state.dispatcher = dispatcher
         yield
-        await listener.close()
+        await poller.close()
         await dispatcher.stop()
         if watcher is not None:
             watcher.cancel()

@@ -8,8 +8,9 @@ endpoint with something to send gets a task of its own (a slow receiver delays o
 itself), and an endpoint's batches go one after another, in sequence order.
 
 New events are found by polling (`poll_seconds`, 0.2 s by default): one indexed query
-over the endpoints, cheap next to the write that made the event, and with no change to
-the writing statements (LISTEN/NOTIFY would need one in each).
+over the endpoints, cheap next to the write that made the event. The writing statements
+notify no one (a NOTIFY would serialise the commits of the whole cluster), as the
+subscription feed polls too (events/poller.py).
 """
 
 from __future__ import annotations
