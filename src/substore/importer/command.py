@@ -16,12 +16,8 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from substore import remote
 from substore.errors import PhoneNumberError
-from substore.importer.client import (
-    DEFAULT_CONCURRENCY,
-    Importer,
-    ImportJob,
-    Totals,
-)
+from substore.importer.client import Importer, Totals
+from substore.importer.job import DEFAULT_CONCURRENCY, ImportJob
 from substore.importer.source import DELIMITERS, ImportFileError, Source
 from substore.importer.transport import FatalImportError
 from substore.phone.regions import read_region
