@@ -111,7 +111,7 @@ class TransportWS(BaseGraphQLTransportWSHandler):
     ) -> None:
         super().__init__(admission, socket, context, None, schema, timedelta(seconds=10))  # type: ignore[arg-type]
         self.keepalive = keepalive
-        self.pinger: asyncio.Task | None = None
+        self.pinger: asyncio.Task[None] | None = None
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         known = message["id"] in self.operations
