@@ -36,7 +36,7 @@ from normalize import bare
 from pg import asyncpg_dsn, database_url
 from substore import auth, db, services
 from substore.errors import PhoneNumberError
-from substore.importer.client import DEFAULT_CONCURRENCY
+from substore.importer.job import DEFAULT_CONCURRENCY
 from upsert import BARE_SQL, COLUMNS, batches
 
 INTERNATIONAL = phonenumbers.PhoneNumberFormat.INTERNATIONAL

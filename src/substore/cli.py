@@ -7,7 +7,7 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
 from typing import Any, TextIO
 
@@ -42,8 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 0
+    # Every subcommand's set_defaults(handler=...) is one of this module's or a command module's.
+    handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        return args.handler(args)
+        return handler(args)
     except BrokenPipeError:
         # `substore normalize - | head`: the reader has gone; end quietly, as cat does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -98,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_serve(sub: argparse._SubParsersAction) -> None:
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = sub.add_parser("serve", help="migrate, then serve the API (and GraphiQL)")
     cmd.add_argument("--host", default=None, help="default: SUBSTORE_HOST or 127.0.0.1")
     cmd.add_argument("--port", type=int, default=None, help="default: SUBSTORE_PORT or 8000")
@@ -133,7 +135,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_accounts(sub: argparse._SubParsersAction) -> None:
+def _add_accounts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     accounts = sub.add_parser("accounts", help="manage accounts").add_subparsers(
         metavar="ACTION", required=True
     )
@@ -171,7 +173,7 @@ def _accounts_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_keys(sub: argparse._SubParsersAction) -> None:
+def _add_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
         metavar="ACTION", required=True
     )
@@ -215,7 +217,7 @@ def _keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_schema(sub: argparse._SubParsersAction) -> None:
+def _add_schema(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     schema = sub.add_parser("schema", help="the GraphQL schema file").add_subparsers(
         metavar="ACTION", required=True
     )
@@ -261,7 +263,7 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_normalize(sub: argparse._SubParsersAction) -> None:
+def _add_normalize(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = sub.add_parser(
         "normalize",
         help="print the canonical E.164 reading of a phone number as JSON",

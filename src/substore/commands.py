@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from substore import auth, citus, db, services
 from substore.config import Settings
 from substore.errors import NotFoundError
+from substore.repository import Record
 
 SCHEMA_FILE = Path("schema/schema.graphql")
 
+T = TypeVar("T")
 
-async def with_engine(settings: Settings, work):
+
+async def with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     """`work(engine)` on a database migrated first, as serve does: a store that was never
     served has no tables, and every command met that as a traceback."""
     engine = await db.open_engine(settings, pool_size=1)
@@ -24,7 +31,7 @@ async def with_engine(settings: Settings, work):
         await engine.dispose()
 
 
-async def _account(conn, account_id: int):
+async def _account(conn: AsyncConnection, account_id: int) -> Record:
     account = await services.get_account(conn, account_id)
     if account is None:
         raise NotFoundError(f"no account {account_id}: `substore accounts list` shows them.")
@@ -34,7 +41,7 @@ async def _account(conn, account_id: int):
 def create_account(settings: Settings, name: str, region: str) -> dict[str, object]:
     """A new account and its first write key: {id, name, defaultRegion, apiKey}."""
 
-    async def work(engine) -> dict[str, object]:
+    async def work(engine: AsyncEngine) -> dict[str, object]:
         async with engine.begin() as conn:
             account = await services.create_account(conn, name, region)
             key = await auth.create_key(conn, account.id, "write")
@@ -49,7 +56,7 @@ def create_account(settings: Settings, name: str, region: str) -> dict[str, obje
 
 
 def create_key(settings: Settings, account_id: int, scope: str) -> dict[str, object]:
-    async def work(engine) -> dict[str, object]:
+    async def work(engine: AsyncEngine) -> dict[str, object]:
         async with engine.begin() as conn:
             await _account(conn, account_id)
             key = await auth.create_key(conn, account_id, scope)
@@ -59,7 +66,7 @@ def create_key(settings: Settings, account_id: int, scope: str) -> dict[str, obj
 
 
 def list_keys(settings: Settings, account_id: int) -> list[dict[str, object]]:
-    async def work(engine) -> list[dict[str, object]]:
+    async def work(engine: AsyncEngine) -> list[dict[str, object]]:
         async with engine.connect() as conn:
             await _account(conn, account_id)
             rows = await auth.list_keys(conn, account_id)
@@ -79,7 +86,7 @@ def list_keys(settings: Settings, account_id: int) -> list[dict[str, object]]:
 def revoke_key(settings: Settings, account_id: int, key_or_prefix: str) -> dict[str, str]:
     """Revoke a key; {prefix, scope} of the key revoked."""
 
-    async def work(engine) -> dict[str, str]:
+    async def work(engine: AsyncEngine) -> dict[str, str]:
         async with engine.begin() as conn:
             await _account(conn, account_id)
             key = await auth.revoke_key(conn, account_id, key_or_prefix)
@@ -89,7 +96,7 @@ def revoke_key(settings: Settings, account_id: int, key_or_prefix: str) -> dict[
 
 
 def list_accounts(settings: Settings) -> list[dict[str, object]]:
-    async def work(engine) -> list[dict[str, object]]:
+    async def work(engine: AsyncEngine) -> list[dict[str, object]]:
         async with engine.connect() as conn:
             rows = await services.list_accounts(conn)
         return [
@@ -128,7 +135,7 @@ def prepare_store(settings: Settings) -> dict[str, object]:
     """Migrate; on a store with no accounts, make one and return it with its write key,
     else how many accounts there are."""
 
-    async def work(engine) -> dict[str, object]:
+    async def work(engine: AsyncEngine) -> dict[str, object]:
         async with engine.begin() as conn:
             if count := await services.count_accounts(conn):
                 return {"accounts": count}

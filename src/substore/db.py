@@ -12,10 +12,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only
@@ -23,6 +23,9 @@ from sqlalchemy.util import await_only
 from substore import embedded
 from substore.config import Settings
 from substore.errors import ConfigError
+
+if TYPE_CHECKING:  # alembic is imported where it is used, not with this module
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +131,7 @@ async def open_engine(
     return engine
 
 
-def alembic_config(url: str | None = None):
+def alembic_config(url: str | None = None) -> Config:
     from alembic.config import Config
 
     ini = _PROJECT_ROOT / "alembic.ini"
@@ -143,7 +146,7 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Upgrade the schema to `revision` with Alembic, on the engine's database."""
     from alembic import command
 
-    def _upgrade(sync_conn) -> None:
+    def _upgrade(sync_conn: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = sync_conn
         command.upgrade(config, revision)
@@ -160,7 +163,8 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
         if not exists:
             return None
-        return await conn.scalar(text("SELECT version_num FROM alembic_version"))
+        # A text() query's scalar is untyped to SQLAlchemy: version_num is a varchar.
+        return cast(str | None, await conn.scalar(text("SELECT version_num FROM alembic_version")))
 
 
 @contextlib.contextmanager

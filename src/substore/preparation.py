@@ -74,7 +74,7 @@ class RowResult:
 
 def prepare(
     data: SubscriberInput, region: str, strict: bool, drop_invalid: bool = False
-) -> tuple[SubscriberWrite, list]:
+) -> tuple[SubscriberWrite, list[UserError]]:
     """Normalise and validate one input: the row to write and its warnings, or raise.
 
     The number is read in the row's own country when it gives one, else in `region`

@@ -20,8 +20,10 @@ from tests.e2e.importing import new_account, store_of, substore_import
 from tests.support import free_port
 
 from substore import services
-from substore.importer.client import FatalImportError, Importer, ImportJob, run_import
+from substore.importer.client import Importer, run_import
+from substore.importer.job import ImportJob
 from substore.importer.source import Source
+from substore.importer.transport import FatalImportError
 
 DISTINCT = 3000
 

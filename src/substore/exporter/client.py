@@ -150,7 +150,8 @@ def _fetch(http: httpx.Client, url: str, variables: dict[str, Any]) -> dict[str,
     if response.status_code != 200 or errors:
         message = errors[0]["message"] if errors else response.text[:200]
         raise ExportError(f"the server refused the export ({response.status_code}): {message}")
-    return body["data"]["subscribers"]
+    page: dict[str, Any] = body["data"]["subscribers"]  # JSON, shaped by QUERY's selection
+    return page
 
 
 def _row(node: dict[str, Any]) -> dict[str, Any]:

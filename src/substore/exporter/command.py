@@ -15,7 +15,7 @@ from substore import remote
 from substore.exporter import client
 
 
-def add_command(sub: argparse._SubParsersAction) -> None:
+def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = sub.add_parser(
         "export",
         help="write every matching subscriber to a CSV or JSON-lines file (importable)",

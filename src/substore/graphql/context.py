@@ -41,13 +41,13 @@ class Context:
     # graphql-core resolves sibling fields concurrently; one connection runs one
     # statement at a time, so resolvers take turns.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _work: set[asyncio.Task] = field(default_factory=set)
-    subscriber_loader: DataLoader[int, Any] = field(init=False)
+    _work: set[asyncio.Task[Any]] = field(default_factory=set)
+    subscriber_loader: DataLoader[int, Subscriber | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.subscriber_loader = DataLoader(load_fn=self._load_subscribers)
 
-    async def _load_subscribers(self, ids: list[int]) -> list[Any]:
+    async def _load_subscribers(self, ids: list[int]) -> list[Subscriber | None]:
         found = await self.db(services.get_subscribers, self.account, ids)
         return [Subscriber.of(found[i]) if i in found else None for i in ids]
 

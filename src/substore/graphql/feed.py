@@ -19,6 +19,7 @@ from strawberry.types import Info as StrawberryInfo
 from substore.auth import Principal
 from substore.errors import RequestCode
 from substore.events.feed import Feed, TooManySubscriptions
+from substore.graphql import typed
 from substore.graphql.events import SubscriberEvent
 from substore.graphql.scalars import Sequence
 
@@ -52,7 +53,7 @@ FeedInfo = StrawberryInfo[FeedContext, None]
     description="Live updates, over graphql-transport-ws (WebSocket) or server-sent events."
 )
 class Subscription:
-    @strawberry.subscription(
+    @typed.subscription(
         description="Each change of a subscriber as it commits, in sequence order. With "
         "`after` (a sequence or a cursor), first every event after it: a client that "
         "reconnects with the last sequence it saw misses nothing. Without, changes from now."

@@ -9,6 +9,7 @@ import strawberry
 
 from substore import services
 from substore.errors import ErrorCode, SubstoreError, UserError
+from substore.graphql import typed
 from substore.graphql import types as t
 from substore.graphql.context import Info
 from substore.graphql.inputs import ImportOptions, InvalidFieldPolicy, SubscriberInput
@@ -35,7 +36,7 @@ class ImportRowResult:
     )
     subscriber_id: strawberry.Private[int | None]
 
-    @strawberry.field(description="The stored subscriber (loaded only when asked for).")
+    @typed.field(description="The stored subscriber (loaded only when asked for).")
     async def subscriber(self, info: Info) -> t.Subscriber | None:
         if self.subscriber_id is None:
             return None
@@ -65,7 +66,7 @@ class ImportSubscribersPayload:
     )
     rows: strawberry.Private[list[services.RowResult]]
 
-    @strawberry.field(
+    @typed.field(
         description="One result per input row, in input order; `status` keeps only rows "
         "with those statuses, and `withWarnings` adds the rows that carry a warning (an "
         "import script asks for FAILED with warnings and reads the counts)."

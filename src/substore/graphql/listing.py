@@ -14,6 +14,7 @@ import strawberry
 
 from substore import services
 from substore.errors import SubstoreError
+from substore.graphql import typed
 from substore.graphql import types as t
 from substore.graphql.context import Info
 from substore.graphql.inputs import SubscriberFilter
@@ -36,11 +37,11 @@ class SubscriberOrder(Enum):
 
     @property
     def column(self) -> str:
-        return self.value.split()[0]
+        return self._value_.split()[0]
 
     @property
     def descending(self) -> bool:
-        return self.value.endswith(" desc")
+        return self._value_.endswith(" desc")
 
 
 # A cursor names its order: "u|" for UPDATED_AT and so on. Cursors given out before
@@ -92,7 +93,7 @@ class SubscriberConnection:
     account: strawberry.Private[services.Record]
     where: strawberry.Private[services.SubscriberFilter]
 
-    @strawberry.field(description="Subscribers matching the filter, over all pages.")
+    @typed.field(description="Subscribers matching the filter, over all pages.")
     async def total_count(self, info: Info) -> int:
         # Counted only when asked for: a COUNT over a large account is not free.
         return await info.context.db(services.count_subscribers, self.account, self.where)

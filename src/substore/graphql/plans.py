@@ -31,6 +31,7 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
 
 from substore.graphql.documents import DocumentCache, cacheable, parse_document
 
@@ -86,7 +87,9 @@ class Plans:
             plan = None
         self.plans.put(query, name, plan)
 
-    async def run(self, plan: Plan, variables: dict[str, Any] | None, context: Any) -> dict:
+    async def run(
+        self, plan: Plan, variables: dict[str, Any] | None, context: Any
+    ) -> dict[str, Any]:
         """The operation's data; Unplannable where the plain executor must answer."""
         coerced = get_variable_values(
             self.schema, plan.operation.variable_definitions or (), variables or {}
@@ -164,7 +167,7 @@ def _selected(node: FieldNode, key: str, parent: GraphQLObjectType, root: bool) 
     return Selected(key, node, definition, field.python_name, complete, method)
 
 
-def _method(field: Any) -> Callable[[Any], Any] | None:
+def _method(field: StrawberryField) -> Callable[[Any], Any] | None:
     """A resolver that is a plain method of its object (self only: no arguments, no info,
     not async), which a plan may call itself; None for any other."""
     resolver = field.base_resolver
@@ -176,6 +179,7 @@ def _method(field: Any) -> Callable[[Any], Any] | None:
         or resolver.root_parameter
         or resolver.parent_parameter
         or resolver.self_parameter is None
+        or isinstance(resolver.wrapped_func, staticmethod | classmethod)  # (have no self)
         or field.permission_classes
         or field.extensions
     ):

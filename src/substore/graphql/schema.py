@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from substore import phone, services
 from substore.errors import ErrorCode, SubstoreError, UserError
+from substore.graphql import typed
 from substore.graphql import types as t
 from substore.graphql import webhooks as hooks
 from substore.graphql.context import Info
@@ -55,13 +56,13 @@ def _subscriber_pk(global_id: str) -> int | None:
     "or token is enough."
 )
 class Query:
-    @strawberry.field(description="The caller's account.")
+    @typed.field(description="The caller's account.")
     async def account(self, info: Info) -> t.Account:
         ctx = info.context
         count = await ctx.db(services.count_subscribers, ctx.account)
         return t.Account.of(ctx.account, count)
 
-    @strawberry.field(
+    @typed.field(
         description="The Subscriber or Account with this global id; null when the caller's "
         "account has none."
     )
@@ -82,7 +83,7 @@ class Query:
         row = await ctx.db(services.get_subscriber, ctx.account, decoded[1])
         return t.Subscriber.of(row) if row else None
 
-    @strawberry.field(description="One subscriber, by id or by its number in any format.")
+    @typed.field(description="One subscriber, by id or by its number in any format.")
     async def subscriber(
         self,
         info: Info,
@@ -113,7 +114,7 @@ class Query:
             row = None if pk is None else await ctx.db(services.get_subscriber, ctx.account, pk)
         return t.Subscriber.of(row) if row else None
 
-    @strawberry.field(
+    @typed.field(
         description="Subscribers in pages of at most 500 (50 unless first or last says): "
         "first/after pages forward, last/before back (the rows of either in the order's "
         "direction), oldest first unless orderBy says otherwise."
@@ -183,7 +184,7 @@ class Query:
         "status code or error, the next try.",
     )
 
-    @strawberry.field(description="Normalise a number as createSubscriber would; stores nothing.")
+    @typed.field(description="Normalise a number as createSubscriber would; stores nothing.")
     def normalize_phone_number(
         self,
         info: Info,
@@ -228,7 +229,7 @@ class Query:
     description="What can be changed; every mutation needs a key or token with the write scope."
 )
 class Mutation:
-    @strawberry.mutation(permission_classes=[CanWrite], description="Create, or update by number.")
+    @typed.mutation(permission_classes=[CanWrite], description="Create, or update by number.")
     async def create_subscriber(
         self,
         info: Info,
@@ -249,7 +250,7 @@ class Mutation:
             warnings=t.user_errors(result.warnings),
         )
 
-    @strawberry.mutation(
+    @typed.mutation(
         permission_classes=[CanWrite],
         description="Change a subscriber by id, its number too: omitted fields keep their "
         "value, an explicit null clears one.",
@@ -282,7 +283,7 @@ class Mutation:
             warnings=t.user_errors(result.warnings),
         )
 
-    @strawberry.mutation(
+    @typed.mutation(
         permission_classes=[CanWrite],
         description="Delete a subscriber. One who opted out stays as a suppression entry "
         "(number kept, UNSUBSCRIBED, profile cleared) unless forgetOptOut: true.",
@@ -313,7 +314,7 @@ class Mutation:
             )
         return t.DeleteSubscriberPayload(deleted_subscriber_id=id, user_errors=[])
 
-    @strawberry.mutation(
+    @typed.mutation(
         permission_classes=[CanWrite],
         description="Delete up to 1000 subscribers in one statement; as deleteSubscriber "
         "for those who opted out.",
@@ -356,7 +357,7 @@ class Mutation:
         count = len({pk for pk, done in zip(pks, deleted, strict=True) if done})
         return t.DeleteSubscribersPayload(deleted_count=count, results=results)
 
-    @strawberry.mutation(
+    @typed.mutation(
         permission_classes=[CanWrite],
         description="Change the caller's account: its home region or quiet hours.",
     )

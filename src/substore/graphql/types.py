@@ -7,12 +7,13 @@ import binascii
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from substore import errors, phone, services
-from substore.graphql import consent
+from substore.graphql import consent, typed
 from substore.graphql.enums import described_enum
 from substore.models import SubscriberStatus as StatusValue
 from substore.services import Record
@@ -237,7 +238,7 @@ class Subscriber(Node):
 
     @property
     def pk(self) -> int:
-        return self.row.id
+        return cast(int, self.row.id)  # a Row's attributes are Any; id is the int primary key
 
     @classmethod
     def of(cls, row: Record) -> Subscriber:
@@ -299,7 +300,7 @@ class SubscriberEdge:
     # Made when asked for: most pages read only pageInfo.endCursor.
     make_cursor: strawberry.Private[Callable[[], str]]
 
-    @strawberry.field(
+    @typed.field(
         description="This row's place in the list: pass it as after (or before) to read the "
         "rows after (or before) it, with the same orderBy."
     )

@@ -20,12 +20,12 @@ from typing import Any
 
 import httpx
 
-from substore import remote
 from substore.importer import pending, transport
 from substore.importer.checkpoint import Checkpoint, source_identity
+from substore.importer.job import ImportJob
 from substore.importer.mapping import Mapping, local_error
 from substore.importer.outputs import RowLog
-from substore.importer.source import ImportFileError, Source, SourceRow
+from substore.importer.source import ImportFileError, SourceRow
 from substore.importer.transport import (
     EMPTY,
     SERVER_COUNTS,
@@ -34,44 +34,6 @@ from substore.importer.transport import (
     post,
     send_batch,
 )
-
-# Batches in flight: with 2 a server's stages (coercion, normalising, the upsert) left
-# its cores a quarter idle; 4 gave 15% more rows/s (bench/import.py), 6 little more.
-DEFAULT_CONCURRENCY = 4
-
-
-@dataclass
-class ImportJob:
-    source: Source
-    url: str
-    token: str
-    mapping: dict[str, str] = field(default_factory=dict)  # field -> column, as given
-    default_region: str | None = None
-    strict_country_code: bool = False
-    drop_invalid_fields: bool = False
-    dry_run: bool = False
-    batch_size: int = 1000
-    concurrency: int = DEFAULT_CONCURRENCY
-    rejects: Path | None = None
-    warnings: Path | None = None
-    resume: bool = False
-    checkpoint: Path | None = None
-    max_retries: int = 8
-    backoff_seconds: float = 0.5
-
-    @property
-    def checkpoint_path(self) -> Path:
-        path = self.source.path
-        return self.checkpoint or path.with_name(path.name + ".checkpoint")
-
-    def default_output(self, name: str) -> Path:
-        """NAME.rejects.csv (or .warnings) beside the input, in the input's format."""
-        path = self.source.path
-        return path.with_name(f"{path.stem}.{name}{path.suffix}")
-
-    @property
-    def endpoint(self) -> str:
-        return remote.endpoint(self.url)
 
 
 @dataclass
@@ -98,8 +60,11 @@ class Batch:
     rows: list[SourceRow] = field(default_factory=list)  # as read, for rejects and warnings
     inputs: list[dict[str, Any]] = field(default_factory=list)  # sent, same order as `sent`
     sent: list[int] = field(default_factory=list)  # index into rows of each input
-    local: list[tuple[int, dict]] = field(default_factory=list)  # refused before sending
+    local: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # refused before sending
 
+
+# A lane's batches, then None when the file is read.
+Lane = asyncio.Queue[Batch | None]
 
 # Called with (rows just done, totals, [bytes, rows] of the file read so far).
 Progress = Callable[[int, Totals, list[int]], None]
@@ -198,7 +163,7 @@ class Importer:
     async def _run_lanes(
         self, http: httpx.AsyncClient, checkpoint: Checkpoint, rejects: RowLog, warned: RowLog
     ) -> None:
-        lanes = [asyncio.Queue[Batch | None](maxsize=1) for _ in range(self.job.concurrency)]
+        lanes = [Lane(maxsize=1) for _ in range(self.job.concurrency)]
         try:
             async with asyncio.TaskGroup() as group:
                 for queue in lanes:
@@ -207,7 +172,7 @@ class Importer:
         except* (FatalImportError, ImportFileError) as failures:
             raise failures.exceptions[0] from None
 
-    async def _produce(self, lanes: list[asyncio.Queue], checkpoint: Checkpoint) -> None:
+    async def _produce(self, lanes: list[Lane], checkpoint: Checkpoint) -> None:
         """Read the file once, filling each lane's batch; rows stored before are skipped."""
         batches = [Batch() for _ in lanes]
         for row in self.source.rows(self.read):
@@ -238,11 +203,20 @@ class Importer:
             batch.sent.append(len(batch.rows) - 1)
             batch.inputs.append(data)
 
-    async def _lane(self, http, queue, checkpoint: Checkpoint, rejects, warned) -> None:
+    async def _lane(
+        self,
+        http: httpx.AsyncClient,
+        queue: Lane,
+        checkpoint: Checkpoint,
+        rejects: RowLog,
+        warned: RowLog,
+    ) -> None:
         while (batch := await queue.get()) is not None:
             await self._deliver(http, batch, checkpoint, rejects, warned)
 
-    async def _resend(self, http, checkpoint: Checkpoint, rejects, warned) -> None:
+    async def _resend(
+        self, http: httpx.AsyncClient, checkpoint: Checkpoint, rejects: RowLog, warned: RowLog
+    ) -> None:
         """The batches an earlier run sent and never saw stored, first (see pending.py)."""
         batches: dict[str, Batch] = {key: Batch() for key in checkpoint.pending}
         pending.collect(
@@ -251,7 +225,15 @@ class Importer:
         for key, batch in batches.items():
             await self._deliver(http, batch, checkpoint, rejects, warned, key)
 
-    async def _deliver(self, http, batch: Batch, checkpoint: Checkpoint, rejects, warned, key=None):
+    async def _deliver(
+        self,
+        http: httpx.AsyncClient,
+        batch: Batch,
+        checkpoint: Checkpoint,
+        rejects: RowLog,
+        warned: RowLog,
+        key: str | None = None,
+    ) -> None:
         """Send `batch` under `key` (a new one, first written to the checkpoint), and record it."""
         rows, resent = [r.number for r in batch.rows], key is not None
         payload = EMPTY
@@ -266,8 +248,10 @@ class Importer:
         # A batch sent again is counted when the file's pass skips its rows.
         self.on_progress(0 if resent else len(rows), self.totals, self.read)
 
-    def _record(self, batch: Batch, payload: dict, rejects: RowLog, warned: RowLog) -> dict:
-        counts = {name: payload[f"{name}Count"] for name in SERVER_COUNTS}
+    def _record(
+        self, batch: Batch, payload: dict[str, Any], rejects: RowLog, warned: RowLog
+    ) -> dict[str, int]:
+        counts: dict[str, int] = {name: payload[f"{name}Count"] for name in SERVER_COUNTS}
         counts |= {"rows": len(batch.rows), "warned": 0}
         for result in payload["results"]:
             row = batch.rows[batch.sent[result["index"]]]

@@ -16,20 +16,16 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from substore import remote
 from substore.errors import PhoneNumberError
-from substore.importer.client import (
-    DEFAULT_CONCURRENCY,
-    FatalImportError,
-    Importer,
-    ImportJob,
-    Totals,
-)
+from substore.importer.client import Importer, Totals
+from substore.importer.job import DEFAULT_CONCURRENCY, ImportJob
 from substore.importer.source import DELIMITERS, ImportFileError, Source
+from substore.importer.transport import FatalImportError
 from substore.phone.regions import read_region
 
 INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 
 
-def add_command(sub: argparse._SubParsersAction) -> None:
+def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = sub.add_parser(
         "import",
         help="import subscribers from a CSV or .xlsx file (with a header row) or a JSON-lines file",

@@ -113,7 +113,7 @@ class Mapping:
             return ", ".join(c for f, c in self.fields.items() if f.startswith("attributes"))
         return self.fields.get(name, "")
 
-    def to_input(self, row: dict[str, Any]) -> tuple[dict[str, Any] | None, dict | None]:
+    def to_input(self, row: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """The row as a SubscriberInput, or None and the error that keeps it from going."""
         data: dict[str, Any] = {}
         for name, column in self.fields.items():
@@ -154,7 +154,7 @@ def _by_header(columns: list[str]) -> dict[str, str]:
     return found
 
 
-def _checked(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict | None]:
+def _checked(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """What the server would refuse for the whole batch, refused here for the row alone."""
     if "status" in data:
         data["status"] = data["status"].strip().upper()
@@ -169,7 +169,7 @@ def _checked(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict | None]:
     return data, None
 
 
-def local_error(field_name: str, message: str, code: str = "PARAMETER_INVALID") -> dict:
+def local_error(field_name: str, message: str, code: str = "PARAMETER_INVALID") -> dict[str, Any]:
     return {"code": code, "message": message, "field": [field_name], "reason": None}
 
 

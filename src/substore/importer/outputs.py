@@ -76,7 +76,7 @@ class RowLog:
     def _csv(self, handle: IO[str]) -> Any:
         return csv.writer(handle, delimiter=self.layout.delimiter)
 
-    def write(self, number: int, row: dict[str, Any], column: str, problem: dict) -> None:
+    def write(self, number: int, row: dict[str, Any], column: str, problem: dict[str, Any]) -> None:
         if self._handle is None:
             return
         values = [

@@ -115,8 +115,8 @@ class Source:
         (as a CSV's data row 1 is the line after the header)."""
         with self._workbook() as book:
             rows = workbook.sheet_rows(book, progress, self.size)
-            first, columns = next(rows, (0, []))
-            columns = [str(value) for value in columns]
+            first, header = next(rows, (0, []))
+            columns = [str(value) for value in header]
             for number, values in rows:
                 if any(value != "" for value in values):
                     row = dict(zip(columns, values, strict=False))

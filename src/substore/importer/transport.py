@@ -122,7 +122,8 @@ def payload(response: httpx.Response) -> dict[str, Any]:
     if response.status_code != 200 or errors or not body.get("data"):
         message = errors[0]["message"] if errors else response.text[:200]
         raise FatalImportError(f"the server refused a batch ({response.status_code}): {message}")
-    payload = body["data"]["importSubscribers"]
+    # JSON, shaped by MUTATION's selection.
+    payload: dict[str, Any] = body["data"]["importSubscribers"]
     if payload["userErrors"]:
         error = payload["userErrors"][0]
         raise FatalImportError(
@@ -132,21 +133,25 @@ def payload(response: httpx.Response) -> dict[str, Any]:
 
 
 # A batch the server found too large (413) goes in halves; their payloads are one again.
-def failed_result(index: int, error: dict) -> dict:
+def failed_result(index: int, error: dict[str, Any]) -> dict[str, Any]:
     return {"index": index, "userErrors": [error], "warnings": []}
 
 
-def joined(first: dict, second: dict, offset: int) -> dict:
+def joined(first: dict[str, Any], second: dict[str, Any], offset: int) -> dict[str, Any]:
     counts = {f"{n}Count": first[f"{n}Count"] + second[f"{n}Count"] for n in SERVER_COUNTS}
     moved = [{**r, "index": r["index"] + offset} for r in second["results"]]
     return {**counts, "userErrors": [], "results": first["results"] + moved}
 
 
-EMPTY = {"results": [], **{f"{name}Count": 0 for name in SERVER_COUNTS}}
+EMPTY: dict[str, Any] = {"results": [], **{f"{name}Count": 0 for name in SERVER_COUNTS}}
 
 
 async def send_batch(
-    http: httpx.AsyncClient, job: Retrying, options: dict, inputs: list[dict], key: str
+    http: httpx.AsyncClient,
+    job: Retrying,
+    options: dict[str, Any],
+    inputs: list[dict[str, Any]],
+    key: str,
 ) -> dict[str, Any]:
     """One batch's payload, sent under idempotency key `key`; a batch the server finds
     too large (413) goes in halves, each under a key of its own (`key`/start+count), so

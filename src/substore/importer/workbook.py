@@ -100,7 +100,9 @@ def _sheet_of(book: Workbook, name: str | None) -> ReadOnlyWorksheet:
     return book[name]
 
 
-def sheet_rows(opened: Opened, progress: list[int] | None, size: int) -> Iterator[tuple[int, list]]:
+def sheet_rows(
+    opened: Opened, progress: list[int] | None, size: int
+) -> Iterator[tuple[int, list[str | int]]]:
     """(sheet row number, values by column) for every row that has a cell; `progress[0]`
     is the share of the sheet read, in bytes of the file (by the row count the sheet
     states, when it states one: an estimate for the ETA, never a limit)."""

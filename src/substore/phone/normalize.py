@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberType, re_util, shortnumberinfo
@@ -337,7 +337,9 @@ def _accept(
     )
 
 
-def _refuse(parsed: PhoneNumber, e164: str, region: str | None, field_name: str, hint: str):
+def _refuse(
+    parsed: PhoneNumber, e164: str, region: str | None, field_name: str, hint: str
+) -> NoReturn:
     """Say precisely why a parsed number is not acceptable. Always raises."""
     reason, what = _refusal(parsed, e164, region)
     raise PhoneNumberError(

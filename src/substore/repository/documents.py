@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,7 +20,8 @@ async def add_documents(conn: AsyncConnection, documents: dict[str, str]) -> int
         return 0
     rows = [{"id": digest, "document": text} for digest, text in documents.items()]
     statement = insert(trusted_documents).values(rows).on_conflict_do_nothing()
-    return (await conn.execute(statement.returning(trusted_documents.c.id))).rowcount
+    # SQLAlchemy types a RETURNING statement's result as Any; rowcount is an int.
+    return cast(int, (await conn.execute(statement.returning(trusted_documents.c.id))).rowcount)
 
 
 async def get_document(conn: AsyncConnection, digest: str) -> str | None:

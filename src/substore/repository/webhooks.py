@@ -7,7 +7,7 @@ Every statement is scoped by account except the dispatcher's two sweeps (`due_en
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,6 +20,8 @@ from substore.repository.subscribers import Record
 endpoints = table(WebhookEndpoint)
 deliveries = table(WebhookDelivery)
 PENDING = DeliveryStatus.PENDING.value
+# The casts: SQLAlchemy types an INSERT's or UPDATE's RETURNING result as Any; its rows are
+# Records like a select's.
 
 
 async def create_endpoint(
@@ -33,7 +35,7 @@ async def create_endpoint(
         .values(**values, delivered_sequence=newest_sequence(account_id))
         .returning(endpoints)
     )
-    return (await conn.execute(statement)).one()
+    return cast(Record, (await conn.execute(statement)).one())
 
 
 async def list_endpoints(conn: AsyncConnection, account_id: int) -> list[Record]:
@@ -58,7 +60,7 @@ async def update_endpoint(
         .values(**values, updated_at=sa.func.now())
         .returning(endpoints)
     )
-    return (await conn.execute(statement)).one_or_none()
+    return cast(Record | None, (await conn.execute(statement)).one_or_none())
 
 
 async def delete_endpoint(conn: AsyncConnection, account_id: int, endpoint_id: int) -> bool:
@@ -116,7 +118,7 @@ async def pending_delivery(
 
 async def start_delivery(conn: AsyncConnection, values: dict[str, Any]) -> Record:
     statement = deliveries.insert().values(**values).returning(deliveries)
-    return (await conn.execute(statement)).one()
+    return cast(Record, (await conn.execute(statement)).one())
 
 
 async def advance_cursor(

@@ -4,8 +4,16 @@ Each function takes the caller's connection (the caller owns the transaction) an
 caller's account; expected problems come back as `UserError` data, not exceptions.
 """
 
-from substore.preparation import as_utc, warm_up
-from substore.repository import PROFILE_COLUMNS, SubscriberFilter
+from substore.preparation import (
+    NormalizeOptions,
+    RowResult,
+    RowStatus,
+    SubscriberInput,
+    as_utc,
+    prepare,
+    warm_up,
+)
+from substore.repository import PROFILE_COLUMNS, Record, SubscriberFilter
 from substore.search import parse_search
 from substore.services.accounts import (
     AccountChanges,
@@ -36,12 +44,7 @@ from substore.services.pages import (
 from substore.services.subscribers import (
     DEFAULT_OPTIONS,
     CpuRunner,
-    NormalizeOptions,
-    Record,
-    RowResult,
-    RowStatus,
     SaveResult,
-    SubscriberInput,
     by_api,
     delete_subscriber,
     delete_subscribers,
@@ -49,7 +52,6 @@ from substore.services.subscribers import (
     get_subscriber,
     get_subscribers,
     not_found,
-    prepare,
     save_subscriber,
     save_subscribers,
     update_subscriber,

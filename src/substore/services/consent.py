@@ -47,7 +47,7 @@ async def record_inbound_message(
     found = await repository.get_subscriber_by_e164(conn, account.id, key.e164_number)
     if action in (InboundAction.HELP, InboundAction.NONE):
         return InboundResult(action, word, found)
-    profile: dict = {"status": "UNSUBSCRIBED"}
+    profile: dict[str, object] = {"status": "UNSUBSCRIBED"}
     if action is InboundAction.OPTED_IN:  # the person's own message is the evidence
         profile = {"status": "SUBSCRIBED", "consented_at": at, "consent_source": f"keyword:{word}"}
     provenance = Provenance(at, f"keyword:{word}", text.strip()[:_DETAIL_LENGTH], message=True)

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.errors import ErrorCode, UserError, ValidationError
 from substore.preparation import NormalizeOptions, RowResult, RowStatus, SubscriberInput
-from substore.repository import imports
-from substore.services.subscribers import CpuRunner, Record, home_region, save_subscribers
+from substore.repository import Record, imports
+from substore.services.subscribers import CpuRunner, home_region, save_subscribers
 
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255

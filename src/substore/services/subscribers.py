@@ -10,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -67,7 +67,7 @@ def kept_opted_out(row: SubscriberWrite, status: str, e164: str) -> list[UserErr
 def home_region(account: Record, options: NormalizeOptions) -> str:
     if options.default_region:
         return phone.check_region(options.default_region)
-    return account.default_region
+    return cast(str, account.default_region)  # a Row's attributes are Any; the column's a str
 
 
 # --- one subscriber ------------------------------------------------------------------

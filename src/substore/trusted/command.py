@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from substore.config import get_settings
 from substore.errors import NotFoundError, ValidationError
 from substore.trusted.manifest import ManifestError, document_id, read_manifest
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
-def add_command(sub: argparse._SubParsersAction) -> None:
+    from substore.repository import Record
+
+T = TypeVar("T")
+
+
+def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     documents = sub.add_parser(
         "documents", help="trusted documents: the operations client apps were built with"
     ).add_subparsers(metavar="ACTION", required=True)
@@ -38,9 +46,11 @@ def _add(args: argparse.Namespace) -> int:
     except ManifestError as error:
         raise ValidationError(f"{error}; nothing was registered", field=("manifest",)) from None
 
-    async def work(engine: Any) -> int:
+    async def work(engine: AsyncEngine) -> int:
+        from substore.repository import add_documents
+
         async with engine.begin() as conn:
-            return await _repository().add_documents(conn, documents)
+            return await add_documents(conn, documents)
 
     added = _run(work)
     print(f"{added} documents registered, {len(documents) - added} already were")
@@ -48,9 +58,11 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(_: argparse.Namespace) -> int:
-    async def work(engine: Any) -> list[Any]:
+    async def work(engine: AsyncEngine) -> list[Record]:
+        from substore.repository import list_documents
+
         async with engine.connect() as conn:
-            return await _repository().list_documents(conn)
+            return await list_documents(conn)
 
     found = _run(work)
     for row in found:
@@ -65,9 +77,11 @@ def _list(_: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     digest = document_id(args.id)
 
-    async def work(engine: Any) -> bool:
+    async def work(engine: AsyncEngine) -> bool:
+        from substore.repository import remove_document
+
         async with engine.begin() as conn:
-            return digest is not None and await _repository().remove_document(conn, digest)
+            return digest is not None and await remove_document(conn, digest)
 
     if not _run(work):
         raise NotFoundError(f"no trusted document {args.id}: `substore documents list` shows them.")
@@ -76,16 +90,10 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 # Imported on first use: `substore import` and `export` start faster without SQLAlchemy.
-def _run(work: Any) -> Any:
+def _run(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     from substore import commands
 
     return asyncio.run(commands.with_engine(get_settings(), work))
-
-
-def _repository() -> Any:
-    from substore import repository
-
-    return repository
 
 
 def _names(document: str) -> str:

@@ -138,7 +138,7 @@ class TransportWS(BaseGraphQLTransportWSHandler):
     ) -> None:
         super().__init__(admission, socket, context, None, schema, timedelta(seconds=10))  # type: ignore[arg-type]
         self.keepalive, self.resolve, self.feed_context = keepalive, resolve, context
-        self.pinger: asyncio.Task | None = None
+        self.pinger: asyncio.Task[None] | None = None
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         known = message["id"] in self.operations
