@@ -27,7 +27,7 @@ EVENT_TYPE = """CASE WHEN {rows}.created THEN 'subscriber.created'
     ELSE 'subscriber.updated' END"""
 DELETED = "'subscriber.deleted'"
 # Of the key columns, what the caller wrote: the others (country code, region, type...)
-# follow from the number, and building them into every event cost an import ~15%.
+# follow from the number, and building them into every event is an import's cost.
 WRITTEN_KEYS = ("number", "raw_number")
 
 # Columns as the API names them in an event's `changes`.
