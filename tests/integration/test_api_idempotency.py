@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from substore import repository, services
 from substore.repository.imports import import_batches
+from substore.services import idempotency
 from substore.services.idempotency import KEY_LIFETIME, save_subscribers_once
 
 IMPORT = """mutation($rows: [SubscriberInput!]!, $options: ImportOptions, $key: String) {
@@ -123,7 +124,10 @@ async def test_concurrent_repeats_write_once(api, engine, account):
     assert await event_count(engine, account) == 3
 
 
-async def test_an_expired_key_is_a_new_call_and_old_keys_are_pruned(api, engine, account):
+async def test_an_expired_key_is_a_new_call_and_old_keys_are_pruned(
+    api, engine, account, monkeypatch
+):
+    monkeypatch.setattr(idempotency, "PRUNE_SHARE", 1.0)  # prune on this call, not by chance
     await run_import(api, key="old")
     await run_import(api, key="older", rows=ROWS[:1])
     c = import_batches.c

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.errors import ErrorCode, UserError, ValidationError
@@ -24,6 +26,7 @@ from substore.preparation import NormalizeOptions, RowResult, RowStatus, Subscri
 from substore.repository import Record, imports
 from substore.services.subscribers import CpuRunner, home_region, save_subscribers
 
+PRUNE_SHARE = 0.02  # of claims that also delete expired keys (100 at a time)
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 FIELD = ("idempotencyKey",)
@@ -59,7 +62,8 @@ async def save_subscribers_once(
                 code=ErrorCode.CONFLICTING_PARAMETERS,
             )
         return decode(earlier.results), True
-    await imports.prune_imports(conn, account.id, now - KEY_LIFETIME)
+    if random.random() < PRUNE_SHARE:  # an expired key is taken over anyway: pruning is tidying
+        await imports.prune_imports(conn, account.id, now - KEY_LIFETIME)
     results = await save_subscribers(
         conn, account, inputs, options, all_or_nothing=all_or_nothing, run_cpu=run_cpu, actor=actor
     )
@@ -85,8 +89,12 @@ def request_digest(
     sorted, so two encodings of one batch agree; 123 and "123" do not (they differ)."""
     rows = [[r.number, r.e164_number, r.default_region, r.profile] for r in inputs]
     asked = [options.default_region, options.strict_country_code, options.drop_invalid_fields]
-    text = json.dumps([asked, all_or_nothing, rows], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    request = [asked, all_or_nothing, rows]
+    try:  # orjson: a 1000-row batch is encoded on the event loop, in a tenth of json's time
+        text = orjson.dumps(request, option=orjson.OPT_SORT_KEYS, default=str)
+    except orjson.JSONEncodeError:  # integers past 64 bits, which attributes may hold
+        text = json.dumps(request, sort_keys=True, default=str).encode()
+    return hashlib.sha256(text).hexdigest()
 
 
 # Stored by column: a batch's 1000 rows are mostly {status, id, number} and nothing else.
