@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import psutil
 import uvicorn
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from substore import db
@@ -178,3 +178,38 @@ async def lookup_plan(conn: Any, account_id: int) -> str:
     )
     plan = await driver.fetch(f"EXPLAIN EXECUTE {name}({account_id}, '+12025550100')")
     return "\n".join(row[0] for row in plan)
+
+
+async def statement_plans(engine: Any, call: Callable[[Any], Any]) -> list[str]:
+    """PostgreSQL's plan of each statement `call(conn)` sends."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with engine.connect() as conn:
+            await call(conn)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    found = []
+    async with engine.connect() as conn:
+        for statement, parameters in sent:
+            rows = await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            found.append("\n".join(row[0] for row in rows))
+    return found
+
+
+def save_workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
+    """An .xlsx at `path` with these sheets (openpyxl), in order."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path

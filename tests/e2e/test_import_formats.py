@@ -8,8 +8,8 @@ import csv
 import datetime as dt
 from pathlib import Path
 
-from openpyxl import Workbook
 from tests.e2e.importing import new_account, store_of, substore_import
+from tests.support import save_workbook
 
 
 def rows_of(path: Path) -> dict[str, dict[str, str]]:
@@ -17,20 +17,9 @@ def rows_of(path: Path) -> dict[str, dict[str, str]]:
         return {row["row_number"]: row for row in csv.DictReader(handle)}
 
 
-def save(path: Path, sheets: dict[str, list[list]]) -> Path:
-    book = Workbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
-    return path
-
-
 async def test_an_xlsx_workbook_is_imported_from_its_first_sheet(engine, servers, tmp_path):
     account, token = await new_account(engine)
-    path = save(
+    path = save_workbook(
         tmp_path / "contacts.xlsx",
         {
             "Contacts": [
@@ -69,7 +58,7 @@ async def test_an_xlsx_workbook_is_imported_from_its_first_sheet(engine, servers
 
 async def test_sheet_picks_a_sheet_by_name(engine, servers, tmp_path):
     account, token = await new_account(engine)
-    path = save(tmp_path / "two.xlsx", {"Notes": [["text"], ["hi"]], "Leads": [["Telefon"], ["+12015550101"]]})  # fmt: skip
+    path = save_workbook(tmp_path / "two.xlsx", {"Notes": [["text"], ["hi"]], "Leads": [["Telefon"], ["+12015550101"]]})  # fmt: skip
     done = substore_import(path, servers["plain"], "--token", token, "--sheet", "Leads")
     assert done.returncode == 0, done.stderr
     assert {e164 for e164, *_ in await store_of(engine, account)} == {"+12015550101"}

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
-from tests.support import new_database
+from tests.support import new_database, statement_plans
 
 from substore import db, repository
 from substore.repository import SubscriberFilter
@@ -48,27 +47,6 @@ async def populated(server_url) -> AsyncIterator[Any]:
         await engine.dispose()
 
 
-async def plans(engine: Any, call: Any) -> list[str]:
-    """The plan of each statement `call(conn)` sends."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(conn, cursor, statement, parameters, *args):
-        sent.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        async with engine.connect() as conn:
-            await call(conn)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-    found = []
-    async with engine.connect() as conn:
-        for statement, parameters in sent:
-            rows = await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-            found.append("\n".join(row[0] for row in rows))
-    return found
-
-
 CURSOR = (datetime.fromisoformat("2026-01-01T02:00:00+00:00"), 7201)
 
 
@@ -83,7 +61,7 @@ async def test_newest_first_reads_the_order_index_backward(populated, order, aft
             conn, 1, SubscriberFilter(), first=51, after=after, order=order, descending=True
         )
 
-    [plan] = await plans(populated, page)
+    [plan] = await statement_plans(populated, page)
     assert f"Index Scan Backward using ix_subscribers_account_id_{order}_id" in plan, plan
     assert "Sort" not in plan and "Seq Scan" not in plan, plan
 
@@ -95,7 +73,7 @@ async def test_the_cursors_other_side_is_one_more_index_read(populated, descendi
             conn, 1, SubscriberFilter(), first=51, after=CURSOR, descending=descending
         )
 
-    [plan] = await plans(populated, page)
+    [plan] = await statement_plans(populated, page)
     index = "ix_subscribers_account_id_created_at_id"
     assert f"Index Scan Backward using {index}" in plan, plan
     assert f"Index Scan using {index}" in plan, plan
@@ -114,7 +92,7 @@ async def test_a_selective_attributes_filter_reads_the_gin_index(populated, desc
         assert len(found) == 10
         assert await repository.count_subscribers(conn, 1, RARE) == 10
 
-    for plan in await plans(populated, page_and_count):
+    for plan in await statement_plans(populated, page_and_count):
         assert "Bitmap Index Scan on ix_subscribers_attributes" in plan, plan
         assert "Seq Scan" not in plan, plan
 
@@ -127,6 +105,6 @@ async def test_a_common_attribute_pages_along_the_order_index(populated):
     async def page(conn):
         assert len(await repository.page_subscribers(conn, 1, silver, first=51)) == 51
 
-    [plan] = await plans(populated, page)
+    [plan] = await statement_plans(populated, page)
     assert "Index Scan using ix_subscribers_account_id_created_at_id" in plan, plan
     assert "Seq Scan" not in plan, plan

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, text
-from tests.support import new_database, serve_in_thread
+from sqlalchemy import text
+from tests.support import new_database, serve_in_thread, statement_plans
 from tests.webhooks import FakeClock, Receiver, Store, add_endpoint, own_store, poll, wait_for
 
 from substore import db
@@ -101,6 +101,8 @@ async def test_retries_keep_the_webhook_id(store, receiver, dispatchers):
     await store.api.data(CREATE, n="+12015550100")
     for attempts in (1, 2):
         assert await wait_for(lambda n=attempts: len(receiver.received) == n)
+        # The failure recorded (its next try dated by the fake clock) before time moves on.
+        assert await poll(lambda n=attempts: _retry_scheduled(store, endpoint_id, n))
         await asyncio.sleep(0.2)  # nothing is sent again before the next try is due
         assert len(receiver.received) == attempts
         clock.advance(timedelta(minutes=2))
@@ -111,6 +113,12 @@ async def test_retries_keep_the_webhook_id(store, receiver, dispatchers):
     [delivery] = [e["node"] for e in page["webhookDeliveries"]["edges"]]
     assert delivery["status"] == "SUCCEEDED" and delivery["attempts"] == 3
     assert delivery["webhookId"] == receiver.received[0].webhook_id
+
+
+async def _retry_scheduled(store, endpoint_id: str, attempts: int) -> bool:
+    page = await store.api.data(DELIVERIES, id=endpoint_id)
+    nodes = [e["node"] for e in page["webhookDeliveries"]["edges"]]
+    return bool(nodes) and nodes[0]["attempts"] == attempts and bool(nodes[0]["nextAttemptAt"])
 
 
 async def test_an_endpoint_is_disabled_when_three_days_of_retries_fail(
@@ -335,29 +343,8 @@ async def test_the_dispatchers_pending_lookups_read_the_partial_index(server_url
             async def pending(conn):
                 assert (await repo.pending_delivery(conn, 1, 3)).first_sequence == 5000
 
-            [plan] = await _plans(engine, pending)
+            [plan] = await statement_plans(engine, pending)
             assert f"Index Scan using {PENDING_INDEX}" in plan, plan
             assert "Seq Scan" not in plan, plan
         finally:
             await engine.dispose()
-
-
-async def _plans(engine, call) -> list[str]:
-    """The plan of each statement `call(conn)` sends."""
-    sent: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, *args):
-        sent.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        async with engine.connect() as conn:
-            await call(conn)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-    found = []
-    async with engine.connect() as conn:
-        for statement, parameters in sent:
-            rows = await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-            found.append("\n".join(row[0] for row in rows))
-    return found

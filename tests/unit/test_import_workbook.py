@@ -6,26 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
+from tests.support import save_workbook
 
 from substore.importer.formats import Format, format_of
 from substore.importer.shared_strings import SpilledStrings
 from substore.importer.source import ImportFileError, Source
 from substore.importer.workbook import cell_value
-
-
-def workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
-    book = Workbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
-    return path
 
 
 @pytest.mark.parametrize(
@@ -50,7 +38,7 @@ def test_cells_as_the_importer_reads_them(value, read):
 
 
 def test_the_first_sheet_its_header_and_its_rows(tmp_path):
-    path = workbook(
+    path = save_workbook(
         tmp_path / "contacts.xlsx",
         {
             "Contacts": [
@@ -81,7 +69,9 @@ def test_the_first_sheet_its_header_and_its_rows(tmp_path):
 
 
 def test_a_sheet_by_name(tmp_path):
-    path = workbook(tmp_path / "two.xlsx", {"A": [["x"]], "Leads": [["Phone"], ["+49301234567"]]})
+    path = save_workbook(
+        tmp_path / "two.xlsx", {"A": [["x"]], "Leads": [["Phone"], ["+49301234567"]]}
+    )
     assert [r.values for r in Source(path, sheet="Leads").rows()] == [{"Phone": "+49301234567"}]
     with pytest.raises(ImportFileError, match=r"--sheet 'Nope' is not in the workbook.*'Leads'"):
         Source(path, sheet="Nope").columns()
@@ -96,7 +86,7 @@ def test_sheet_is_only_for_workbooks(tmp_path):
 
 def test_progress_reaches_the_file_size_and_rows_are_numbered(tmp_path):
     rows = [["Phone", "Name"], *([f"+1415555{n:04d}", f"P{n}"] for n in range(3000))]
-    path = workbook(tmp_path / "big.xlsx", {"S": rows})
+    path = save_workbook(tmp_path / "big.xlsx", {"S": rows})
     progress = [0, 0]
     read = list(Source(path).rows(progress))
     assert len(read) == 3000 and read[-1].number == 3000
@@ -104,7 +94,7 @@ def test_progress_reaches_the_file_size_and_rows_are_numbered(tmp_path):
 
 
 def test_a_workbook_named_csv_is_read_as_a_workbook(tmp_path):
-    saved = workbook(tmp_path / "export.xlsx", {"S": [["Phone"], ["+49301234567"]]})
+    saved = save_workbook(tmp_path / "export.xlsx", {"S": [["Phone"], ["+49301234567"]]})
     path = saved.rename(tmp_path / "export.csv")
     assert Source(path).columns() == ["Phone"]
 
