@@ -162,8 +162,8 @@ def create_app(
 
     async def _answer(request: Request, request_id: str, fields: dict[str, Any]) -> Response:
         state = request.app.state
-        accepted = negotiate(_accept(request))
-        streams = sse.wants_events(_accept(request))
+        accept = _accept(request)
+        accepted, streams = negotiate(accept), sse.wants_events(accept)
         media = accepted or MediaType.JSON  # for a 406 too: the client takes neither
         try:
             principal, headers = await _gate().admit(request)
