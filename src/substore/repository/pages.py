@@ -5,6 +5,7 @@ Every query filters by account; each order has an index that starts with account
 
 from __future__ import annotations
 
+import functools
 import operator
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.repository import keyset
-from substore.repository.subscribers import Record, subscribers
+from substore.repository.subscribers import Record, subscriber_rows, subscribers
 from substore.search import Search
 
 # A cursor: the (order column, id) of the row it was made from.
@@ -51,8 +52,13 @@ async def page_subscribers(
 ) -> list[Record]:
     """Up to `first` subscribers in (`order`, id) order, strictly after the cursor;
     `descending` reads the same index backward (newest first)."""
-    statement = select_page(account_id, filter, first, after, order, descending)
-    return list(await conn.execute(statement))
+    shape = _shape(filter)
+    if shape is None:
+        statement = select_page(account_id, filter, first, after, order, descending)
+        return subscriber_rows(await conn.execute(statement))
+    shaped = _shaped_page(shape, order, descending, after is not None)
+    params = _params(account_id, filter, shape, first, after)
+    return subscriber_rows(await conn.execute(shaped, params))
 
 
 async def page_and_behind(
@@ -68,9 +74,74 @@ async def page_and_behind(
     """page_subscribers, and whether any row lies at or before the cursor (on the page's
     other side), in one statement: one index entry read the other way, or as many as the
     filter skips before it finds a row."""
-    page = select_page(account_id, filter, first, after, order, descending)
-    behind = select_page(account_id, filter, 1, after, order, not descending, inclusive=True)
-    return await keyset.page_and_behind(conn, page, behind, (order, "id"), descending)
+    shape = _shape(filter)
+    if shape is None:
+        page = select_page(account_id, filter, first, after, order, descending)
+        behind = select_page(account_id, filter, 1, after, order, not descending, inclusive=True)
+        rows, found = await keyset.page_and_behind(conn, page, behind, (order, "id"), descending)
+    else:
+        statement = _shaped_page_and_behind(shape, order, descending)
+        params = _params(account_id, filter, shape, first, after)
+        rows, found = keyset.split(await conn.execute(statement, params))
+    return subscriber_rows(rows), found
+
+
+# --- statements made once per shape ---------------------------------------------------
+
+# The filters that are plain comparisons with a column: a page filtered by those alone is
+# one of a few statements, built once with parameters (building one costs ~40 us).
+_EQUAL = ("region_code", "country_code", "status", "number_type")
+_RANGES = {
+    "created_after": ("created_at", operator.gt),
+    "created_before": ("created_at", operator.lt),
+    "updated_after": ("updated_at", operator.gt),
+    "updated_before": ("updated_at", operator.lt),
+}
+
+
+def _shape(f: SubscriberFilter) -> tuple[str, ...] | None:
+    """The filter's fields that are set, where all of them are plain comparisons."""
+    if f.can_message_at is not None or f.search is not None or f.attributes is not None:
+        return None
+    return tuple(name for name in (*_EQUAL, *_RANGES) if getattr(f, name) is not None)
+
+
+def _params(
+    account_id: int, f: SubscriberFilter, shape: tuple[str, ...], first: int, after: Cursor | None
+) -> dict[str, Any]:
+    params = {"account_id": account_id, "first": first, **{n: getattr(f, n) for n in shape}}
+    if after is not None:
+        params["after_at"], params["after_id"] = after
+    return params
+
+
+@functools.lru_cache(maxsize=256)
+def _shaped_page(
+    shape: tuple[str, ...], order: str, descending: bool, after: bool, inclusive: bool = False
+) -> sa.Select[Any]:
+    c = subscribers.c
+    conditions = [c.account_id == sa.bindparam("account_id")]
+    for name in shape:
+        column, compare = (name, operator.eq) if name in _EQUAL else _RANGES[name]
+        conditions.append(compare(c[column], sa.bindparam(name)))
+    keys = (c[order], c.id)
+    statement = sa.select(subscribers).where(*conditions)
+    if after:
+        cursor: tuple[Any, Any] = (
+            sa.bindparam("after_at", type_=c[order].type),
+            sa.bindparam("after_id"),
+        )
+        beyond = _BEYOND[descending, inclusive]
+        statement = statement.where(beyond(sa.tuple_(*keys), sa.tuple_(*cursor)))
+    statement = statement.order_by(*(k.desc() if descending else k for k in keys))
+    return statement.limit(1 if inclusive else sa.bindparam("first", type_=sa.Integer))
+
+
+@functools.lru_cache(maxsize=256)
+def _shaped_page_and_behind(shape: tuple[str, ...], order: str, descending: bool) -> sa.Select[Any]:
+    page = _shaped_page(shape, order, descending, True)
+    behind = _shaped_page(shape, order, not descending, True, inclusive=True)
+    return keyset.union(page, behind, (order, "id"), descending)
 
 
 # Strictly after the cursor, or at it too, in either direction: row comparisons, which a

@@ -7,7 +7,7 @@ counts in pages.py.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -137,6 +137,15 @@ _BY_ID = f"{_SELECT} AND id = $2"
 _BY_E164 = f"{_SELECT} AND e164_number = $2"
 # The ignore: mypy reads a namedtuple's fields only from a literal, not from the table.
 SubscriberRow = namedtuple("SubscriberRow", _COLUMNS)  # type: ignore[misc]
+
+
+def subscriber_rows(rows: Iterable[Any]) -> list[Record]:
+    """SQLAlchemy rows of `SELECT subscribers.*` (and any columns after) as SubscriberRows:
+    a page reads ~20 attributes of each row, and a named tuple's take a tenth of the time
+    of a Row's."""
+    width = len(_COLUMNS)
+    # The ignore: as in _fetch_one.
+    return [SubscriberRow(*row[:width]) for row in rows]  # type: ignore[misc]
 
 
 async def _fetch_one(conn: AsyncConnection, sql: str, *args: Any) -> Record | None:
