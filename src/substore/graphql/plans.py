@@ -202,17 +202,38 @@ def _completer(kind: GraphQLOutputType, selection_set: SelectionSetNode | None) 
         return _required(lambda value: [item(v) for v in value], nullable)
     if not isinstance(kind, GraphQLObjectType):
         raise Unplannable  # interfaces, unions
-    fields = [
-        (c.key, c.python_name, c.method, c.complete) for c in _selections(selection_set, kind)
-    ]
+    return _required(_object(_selections(selection_set, kind)), nullable)
 
-    def obj(value: Any) -> Any:
+
+def _object(selected: tuple[Selected, ...]) -> Callable[[Any], Any]:
+    """The response object for a value: a function written for this selection (each
+    field read and completed inline, strings and small ints kept as they are), since a
+    page completes it for every row; the generic loop for a value it does not fit."""
+    fields = [(c.key, c.python_name, c.method, c.complete) for c in selected]
+
+    def generic(value: Any) -> Any:
         return {
             key: complete(getattr(value, name, None) if method is None else method(value))
             for key, name, method, complete in fields
         }
 
-    return _required(obj, nullable)
+    names: dict[str, Any] = {"generic": generic}
+    lines, items = [], []
+    for i, (key, name, method, complete) in enumerate(fields):
+        names[f"c{i}"], names[f"m{i}"] = complete, method
+        read = f"m{i}(value)" if method is not None else f"value.{name}"
+        lines.append(f"    v{i} = {read}")
+        kept = getattr(complete, "kept_as_is", None)  # see _leaf
+        value = f"(v{i} if v{i}.__class__ is {kept} else c{i}(v{i}))" if kept else f"c{i}(v{i})"
+        items.append(f"{key!r}: {value}")
+    source = "def obj(value):\n    try:\n    " + "\n    ".join(lines)
+    source += "\n    except AttributeError:\n        return generic(value)\n"
+    source += f"    return {{{', '.join(items)}}}\n"
+    names["str"], names["bool"] = str, bool
+    # Keys are GraphQL names (the parser admits only [_A-Za-z][_0-9A-Za-z]*) written as
+    # literals, attribute names the schema's own: nothing from a request becomes code.
+    exec(compile(source, "<plan>", "exec"), names)
+    return names["obj"]  # type: ignore[no-any-return]
 
 
 def _required(complete: Callable[[Any], Any], nullable: bool) -> Callable[[Any], Any]:
@@ -265,4 +286,6 @@ def _leaf(kind: GraphQLLeafType, nullable: bool) -> Callable[[Any], Any]:
             raise Unplannable
         return serialized
 
+    # An object's plan keeps a value of this class as it is without calling the leaf.
+    leaf.kept_as_is = itself.__name__ if itself else None  # type: ignore[attr-defined]
     return leaf
