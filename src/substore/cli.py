@@ -130,6 +130,9 @@ def _serve(args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers or os.cpu_count() or 1
     store = commands.prepare_store(settings)
     print(commands.start_banner(store, f"http://{host}:{port}/graphql"), flush=True)
+    stale = store.get("stale")
+    if isinstance(stale, dict) and stale:  # rows keyed by another phonenumbers: what to run
+        print(commands.stale_keys_warning(stale), file=sys.stderr, flush=True)
     try:
         server.run(settings, host, port, workers, reaper)
     finally:

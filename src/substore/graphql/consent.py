@@ -48,7 +48,10 @@ described_enum(
 )
 
 
-@strawberry.type(description="One change of a subscriber's consent (or a refused one).")
+@strawberry.type(
+    description="One change of a subscriber's consent (or a refused one), or of its key "
+    "(REKEYED, MERGED: `substore rekey --apply`)."
+)
 class ConsentEvent:
     at: datetime = strawberry.field(
         description="When the change happened (a keyword message's receivedAt)."

@@ -23,6 +23,8 @@ from substore.phone import NORMALIZER_VERSION
 from substore.rekey import merge as merging
 from substore.rekey.recipes import Recipes, packaged
 from substore.rekey.report import AccountReport, Finding, Kind, Report, resolve_collisions
+
+__all__ = ["Kind", "Report", "apply", "check", "stale_counts"]
 from substore.rekey.verdict import Outcome, Stored, Verdict, decide, needs_write, only_version
 from substore.repository import merges
 from substore.repository import rekey as repo
