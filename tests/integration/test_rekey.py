@@ -156,3 +156,17 @@ async def test_metrics_count_the_rows_keyed_by_another_version(stale_row, engine
                 break
             await asyncio.sleep(0.05)
         assert await stale_keys(client) >= 1
+
+
+def test_bad_options_are_one_line_errors_not_tracebacks(database_url, tmp_path):
+    from tests.integration.test_rekey_upgrade import substore
+
+    unknown = substore("rekey", "--check", "--account", "999999999", url=database_url)
+    assert unknown.returncode == 1 and "no account 999999999" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    nowhere = tmp_path / "missing" / "report.csv"
+    unwritable = substore("rekey", "--check", "--output", str(nowhere), url=database_url)
+    assert unwritable.returncode == 1 and "--output" in unwritable.stderr
+    assert "Traceback" not in unwritable.stderr
+    both = substore("rekey", "--check", "--apply", url=database_url)
+    assert both.returncode == 2 and "not allowed with" in both.stderr
