@@ -18,6 +18,7 @@ from substore.config import get_settings
 from substore.errors import ConfigError, PhoneNumberError, SubstoreError
 from substore.exporter import command as export_command
 from substore.importer import command as import_command
+from substore.rekey import command as rekey_command
 from substore.trusted import command as documents_command
 
 
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     import_command.add_command(sub)
     export_command.add_command(sub)
     documents_command.add_command(sub)
+    rekey_command.add_command(sub)
     return parser
 
 
@@ -128,6 +130,9 @@ def _serve(args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers or os.cpu_count() or 1
     store = commands.prepare_store(settings)
     print(commands.start_banner(store, f"http://{host}:{port}/graphql"), flush=True)
+    stale = store.get("stale")
+    if isinstance(stale, dict) and stale:  # rows keyed by another phonenumbers: what to run
+        print(commands.stale_keys_warning(stale), file=sys.stderr, flush=True)
     try:
         server.run(settings, host, port, workers, reaper)
     finally:

@@ -10,10 +10,11 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from substore import auth, citus, db, services
+from substore import auth, citus, db, phone, services
 from substore.config import Settings
 from substore.errors import NotFoundError
 from substore.repository import Record
+from substore.services import rekey
 
 SCHEMA_FILE = Path("schema/schema.graphql")
 
@@ -138,7 +139,7 @@ def prepare_store(settings: Settings) -> dict[str, object]:
     async def work(engine: AsyncEngine) -> dict[str, object]:
         async with engine.begin() as conn:
             if count := await services.count_accounts(conn):
-                return {"accounts": count}
+                return {"accounts": count, "stale": await rekey.stale_counts(conn)}
             account = await services.create_account(conn, "Default", settings.default_region)
             key = await auth.create_key(conn, account.id, "write")
         return {"id": account.id, "defaultRegion": account.default_region, "apiKey": key.secret}
@@ -152,12 +153,25 @@ CLI = ".venv/bin/substore"
 def start_banner(store: dict[str, object], url: str) -> str:
     if "apiKey" in store:
         return first_run_banner(store, url)
+
     # The commands as they run after `make run`, which installs into .venv/ and puts
     # nothing on PATH: a bare `substore` would be "command not found".
     return (
         f"substore: {store['accounts']} account(s) here; `{CLI} accounts list` shows them, "
         f"and `{CLI} keys create --account ID --scope write` makes a key for GraphiQL "
         "(write: it runs mutations too)."
+    )
+
+
+def stale_keys_warning(stale: dict[str, int]) -> str:
+    """What serve says when rows were keyed by other phonenumbers versions (their keys may
+    be stale: a new write of the same person can make a duplicate beside them)."""
+    versions = ", ".join(f"{count:,} by {version}" for version, count in stale.items())
+    return (
+        f"substore: warning: {sum(stale.values()):,} subscribers were keyed by another "
+        f"phonenumbers version than the installed {phone.NORMALIZER_VERSION} ({versions}); "
+        f"their keys may be stale. Run `{CLI} rekey --check` to see what changes, then "
+        f"`{CLI} rekey --apply`."
     )
 
 

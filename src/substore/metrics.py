@@ -24,3 +24,9 @@ POOL_IN_USE = Gauge(
     "Database connections checked out of the pool",
     multiprocess_mode="livesum",
 )
+STALE_KEYS = Gauge(
+    "substore_stale_keys",
+    "Subscribers keyed by another phonenumbers version than the installed one "
+    "(substore rekey --check reports them, --apply re-keys them)",
+    multiprocess_mode="livemax",
+)

@@ -30,6 +30,11 @@ described_enum(
         "from a number already opted out.",
         "RESUBSCRIBE_REFUSED": "SUBSCRIBED was asked for a number that opted out, with no "
         "consent given after the opt-out: it stays UNSUBSCRIBED.",
+        "REKEYED": "`substore rekey --apply` changed the subscriber's e164Number: the "
+        "phonenumbers metadata now reads its number differently (detail: old -> new).",
+        "MERGED": "`substore rekey --apply` found another subscriber to be the same number "
+        "and merged it into this one: its events are here now, and detail says how consent "
+        "was decided (an opt-out on either wins unless consent was given after it).",
     },
 )
 described_enum(
@@ -43,7 +48,10 @@ described_enum(
 )
 
 
-@strawberry.type(description="One change of a subscriber's consent (or a refused one).")
+@strawberry.type(
+    description="One change of a subscriber's consent (or a refused one), or of its key "
+    "(REKEYED, MERGED: `substore rekey --apply`)."
+)
 class ConsentEvent:
     at: datetime = strawberry.field(
         description="When the change happened (a keyword message's receivedAt)."

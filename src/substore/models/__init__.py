@@ -54,6 +54,10 @@ class ConsentAction(StrEnum):
     SUBSCRIBED = "SUBSCRIBED"
     UNSUBSCRIBED = "UNSUBSCRIBED"
     RESUBSCRIBE_REFUSED = "RESUBSCRIBE_REFUSED"
+    # `substore rekey --apply`: the key changed with the phonenumbers metadata, or another
+    # row of the same person was merged into this one (its events moved here).
+    REKEYED = "REKEYED"
+    MERGED = "MERGED"
 
 
 def _time_column(default: str) -> Any:
@@ -181,7 +185,7 @@ _search_indexes(table(Subscriber))
 
 
 class ConsentEvent(SQLModel, table=True):
-    """Every change of a subscriber's consent, newest last."""
+    """Every change of a subscriber's consent, newest last, and its re-keys and merges."""
 
     __tablename__ = "consent_events"
     __table_args__ = (
@@ -192,7 +196,8 @@ class ConsentEvent(SQLModel, table=True):
             ondelete="CASCADE",
         ),
         sa.CheckConstraint(
-            "action IN ('SUBSCRIBED', 'UNSUBSCRIBED', 'RESUBSCRIBE_REFUSED')", name="action"
+            "action IN ('SUBSCRIBED', 'UNSUBSCRIBED', 'RESUBSCRIBE_REFUSED', 'REKEYED', 'MERGED')",
+            name="action",
         ),
     )
 

@@ -32,6 +32,8 @@ WRITTEN_KEYS = ("number", "raw_number")
 
 # Columns as the API names them in an event's `changes`.
 _NAMES = {
+    "e164_number": "e164Number",
+    "normalizer_version": "normalizerVersion",
     "first_name": "firstName",
     "last_name": "lastName",
     "raw_number": "rawNumber",

@@ -49,7 +49,13 @@ from substore.web.execution import (
     masked,
 )
 from substore.web.media import MediaType, negotiate
-from substore.web.observe import CLIENT_CLOSED_REQUEST, loggable, metrics, observe
+from substore.web.observe import (
+    CLIENT_CLOSED_REQUEST,
+    count_stale_keys,
+    loggable,
+    metrics,
+    observe,
+)
 from substore.web.operation import RequestError, read_operation
 from substore.web.outage import RETRY_AFTER_SECONDS, Availability, is_unavailable, watch_embedded
 from substore.web.ratelimit import RateLimiter
@@ -135,6 +141,7 @@ def create_app(
         poller = Poller(app.state.engine)  # polls while a subscription is open
         app.state.feed = Feed(app.state.engine, poller, settings.max_subscriptions_per_key)
         watcher = asyncio.create_task(watch_embedded(app.state.engine)) if watch_database else None
+        stale_keys = asyncio.create_task(count_stale_keys(app.state.engine))
         dispatcher = Dispatcher.from_settings(app.state.engine, settings)
         if start_dispatcher:
             dispatcher.start()
@@ -144,6 +151,9 @@ def create_app(
         await dispatcher.stop()
         if watcher is not None:
             watcher.cancel()
+        stale_keys.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stale_keys
         cpu.close()
         await app.state.readers.close()
         if engine is None:

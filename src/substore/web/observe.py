@@ -1,7 +1,8 @@
 """What the server tells its operators: Prometheus metrics and one log line per request.
 
 Metrics (prometheus-client): requests by operation type and status, their latency,
-imported rows by status, and database connections in use. Every label value comes from
+imported rows by status, database connections in use, and subscribers keyed by another
+phonenumbers version (substore_stale_keys). Every label value comes from
 a closed set (query, mutation, subscription, or "-" before an operation is known; HTTP
 statuses): nothing a client names becomes a label, so no client can grow /metrics. With several server processes, set
 PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode) and /metrics adds up
@@ -27,15 +28,19 @@ import time
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
-from substore.metrics import LATENCY, POOL_IN_USE, REQUESTS
+from substore.metrics import LATENCY, POOL_IN_USE, REQUESTS, STALE_KEYS
+from substore.services import rekey
 
 log = logging.getLogger("substore.web")
 
 CLIENT_CLOSED_REQUEST = 499
 MAX_LOGGED_NAME = 64
+STALE_KEYS_EVERY = 300.0  # seconds; `substore rekey --apply` runs while the server serves
 
 
 def loggable(name: str) -> str:
@@ -53,6 +58,18 @@ def metrics(request: Request) -> Response:
         multiprocess.MultiProcessCollector(registry)
     body = generate_latest(registry) if registry else generate_latest()
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+async def count_stale_keys(engine: AsyncEngine, every: float = STALE_KEYS_EVERY) -> None:
+    """Keep substore_stale_keys current: counted at start, then every `every` seconds."""
+    while True:
+        try:
+            async with engine.connect() as conn:
+                STALE_KEYS.set(sum((await rekey.stale_counts(conn)).values()))
+        except (SQLAlchemyError, OSError, ConnectionError) as error:
+            # The database is down: the outage watch says so; count again next time.
+            log.debug("could not count stale keys: %s", error)
+        await asyncio.sleep(every)
 
 
 def observe(
