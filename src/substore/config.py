@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # Repeated reads answered from a plan (graphql/plans.py), and an import client's rows
     # read before execution (graphql/rows.py); off: everything through graphql-core.
     plan_cache: bool = True
+    # Lookups by number (subscriber(number:) in a query) that arrive while this many of
+    # their statements are in flight wait and share the next one (web/lookups.py); 0:
+    # every lookup a statement of its own.
+    lookup_statements: int = Field(default=2, ge=0)
     # Serving processes of `substore serve`; 0: one per core.
     workers: int = 0
     # A connection that has not sent a whole request this long after it opened (or after

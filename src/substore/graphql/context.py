@@ -38,6 +38,9 @@ class Context:
     document: DocumentNode | None = None
     # Webhook URLs on loopback and private networks, and http ones (development, tests).
     webhook_allow_private: bool = False
+    # How subscriber(number:) reads its row: shared statements for reads outside a
+    # transaction (web/lookups.py); None, a statement of its own on the connection.
+    by_e164: services.ByE164 | None = None
     # graphql-core resolves sibling fields concurrently; one connection runs one
     # statement at a time, so resolvers take turns.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

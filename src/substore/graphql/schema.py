@@ -105,7 +105,7 @@ class Query:
         ctx = info.context
         if number is not None:
             try:
-                row = await ctx.db(services.find_subscriber, ctx.account, number)
+                row = await ctx.db(services.find_subscriber, ctx.account, number, ctx.by_e164)
             except SubstoreError as error:  # not a number: say why (null means "not stored")
                 raise query_error(error.user_error) from None
         else:

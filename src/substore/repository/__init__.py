@@ -40,6 +40,7 @@ from substore.repository.subscribers import (
     get_subscriber,
     get_subscriber_by_e164,
     get_subscribers,
+    get_subscribers_by_e164,
 )
 from substore.repository.writes import (
     Columns,
@@ -74,6 +75,7 @@ __all__ = [
     "get_subscriber",
     "get_subscriber_by_e164",
     "get_subscribers",
+    "get_subscribers_by_e164",
     "last_sequence",
     "list_accounts",
     "list_api_keys",

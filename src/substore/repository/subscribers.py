@@ -135,6 +135,7 @@ _COLUMNS = tuple(c.name for c in subscribers.c)
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM subscribers WHERE account_id = $1"
 _BY_ID = f"{_SELECT} AND id = $2"
 _BY_E164 = f"{_SELECT} AND e164_number = $2"
+_BY_E164S = f"{_SELECT} AND e164_number = ANY($2::text[])"
 # The ignore: mypy reads a namedtuple's fields only from a literal, not from the table.
 SubscriberRow = namedtuple("SubscriberRow", _COLUMNS)  # type: ignore[misc]
 
@@ -148,10 +149,10 @@ def subscriber_rows(rows: Iterable[Any]) -> list[Record]:
     return [SubscriberRow(*row[:width]) for row in rows]  # type: ignore[misc]
 
 
-async def _fetch_one(conn: AsyncConnection, sql: str, *args: Any) -> Record | None:
+async def _fetch(conn: AsyncConnection, sql: str, *args: Any) -> list[Record]:
     driver: Any = await _driver(conn)
     try:
-        found = await driver.fetchrow(sql, *args)
+        found = await driver.fetch(sql, *args)
     except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError) as error:
         if isinstance(error, asyncpg.InterfaceError) and not driver.is_closed():
             raise  # a misuse of the connection: a bug, not an outage
@@ -159,10 +160,13 @@ async def _fetch_one(conn: AsyncConnection, sql: str, *args: Any) -> Record | No
         # hand this connection out again; the edge answers 503.
         await conn.invalidate()
         raise ConnectionError(f"lost the database connection: {error}") from error
-    if found is None:
-        return None
     # The ignore: a SubscriberRow is no sa.Row, but callers read a Record by attribute only.
-    return SubscriberRow(*found)  # type: ignore[return-value]
+    return [SubscriberRow(*row) for row in found]  # type: ignore[misc]
+
+
+async def _fetch_one(conn: AsyncConnection, sql: str, *args: Any) -> Record | None:
+    found = await _fetch(conn, sql, *args)
+    return found[0] if found else None
 
 
 async def _driver(conn: AsyncConnection) -> Any:
@@ -195,3 +199,11 @@ async def get_subscriber_by_e164(
     conn: AsyncConnection, account_id: int, e164_number: str
 ) -> Record | None:
     return await _fetch_one(conn, _BY_E164, account_id, e164_number)
+
+
+async def get_subscribers_by_e164(
+    conn: AsyncConnection, account_id: int, e164_numbers: Sequence[str]
+) -> dict[str, Record]:
+    """The account's subscribers with these keys, by key (one statement, one index)."""
+    rows = await _fetch(conn, _BY_E164S, account_id, e164_numbers)
+    return {row.e164_number: row for row in rows}

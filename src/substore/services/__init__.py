@@ -43,6 +43,7 @@ from substore.services.pages import (
 )
 from substore.services.subscribers import (
     DEFAULT_OPTIONS,
+    ByE164,
     CpuRunner,
     SaveResult,
     by_api,
@@ -64,6 +65,7 @@ __all__ = [
     "MAX_PAGE",
     "PROFILE_COLUMNS",
     "AccountChanges",
+    "ByE164",
     "CpuRunner",
     "EventPage",
     "InboundResult",

@@ -179,23 +179,29 @@ def not_found(label: str | int) -> NotFoundError:
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")  # the form every stored key has
 
 
+# Reads one subscriber by its key: repository.get_subscriber_by_e164's signature.
+ByE164 = Callable[[AsyncConnection, int, str], Awaitable[Record | None]]
+
+
 async def find_subscriber(
-    conn: AsyncConnection, account: Record, number: str | int
+    conn: AsyncConnection, account: Record, number: str | int, by_e164: ByE164 | None = None
 ) -> Record | None:
     """The subscriber whose number this is, written in any format; None if it is a valid
-    number the account has not stored; PhoneNumberError if it cannot be a number."""
+    number the account has not stored; PhoneNumberError if it cannot be a number.
+    `by_e164` reads the row (default: a statement of its own on `conn`)."""
+    get = by_e164 or repository.get_subscriber_by_e164
     # Stored keys are canonical E.164: a number written that way is looked up as it is.
     # That spares a sender who checks the number on file the normalising (70 us a lookup),
     # and finds a key stored by an older phonenumbers that no longer reads it as valid.
     written = number.strip() if isinstance(number, str) else None
     if written is not None and _E164.fullmatch(written):
-        found = await repository.get_subscriber_by_e164(conn, account.id, written)
+        found = await get(conn, account.id, written)
         if found is not None:
             return found
     key = phone.normalize(number, default_region=account.default_region)
     if key.e164_number == written:
         return None  # looked up above
-    return await repository.get_subscriber_by_e164(conn, account.id, key.e164_number)
+    return await get(conn, account.id, key.e164_number)
 
 
 # --- reading -------------------------------------------------------------------------

@@ -48,6 +48,7 @@ from substore.web.execution import (
     execute,
     masked,
 )
+from substore.web.lookups import Lookups
 from substore.web.media import MediaType, negotiate
 from substore.web.observe import (
     CLIENT_CLOSED_REQUEST,
@@ -135,6 +136,18 @@ def create_app(
         if start_normalisers:
             cpu.start()
         app.state.readers = Readers(app.state.engine, settings.pool_size)
+        lookups = Lookups(app.state.readers, settings.lookup_statements)
+        app.state.runtime = Runtime(
+            app.state.engine,
+            schema,
+            cpu,
+            accounts,
+            app.state.readers,
+            plans,
+            rows,
+            settings.webhook_allow_private,
+            lookups if settings.lookup_statements else None,
+        )
         app.state.trusted = TrustedDocuments(
             app.state.engine, settings.auth_cache_seconds, settings.trusted_documents_only
         )
@@ -155,6 +168,7 @@ def create_app(
         with contextlib.suppress(asyncio.CancelledError):
             await stale_keys
         cpu.close()
+        await lookups.close()
         await app.state.readers.close()
         if engine is None:
             await app.state.engine.dispose()
@@ -202,18 +216,8 @@ def create_app(
                 return sse.stream(schema, operation, context, keepalive, headers)
             if accepted is None:
                 raise RequestError(Code.NOT_ACCEPTABLE, NOT_ACCEPTABLE_MESSAGE)
-            runtime = Runtime(
-                state.engine,
-                schema,
-                cpu,
-                accounts,
-                state.readers,
-                plans,
-                rows,
-                settings.webhook_allow_private,
-            )
             call = Call(principal, operation, request_id, headers, media)
-            response = await execute(runtime, call, fields)
+            response = await execute(state.runtime, call, fields)
         except RequestError as error:
             fields["code"] = str(error.code)
             return _refused(error, request_id, media)

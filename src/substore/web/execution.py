@@ -27,6 +27,7 @@ from substore.errors import RequestCode as Code
 from substore.graphql.context import Context
 from substore.graphql.plans import Plans, Unplannable
 from substore.graphql.rows import ImportRows
+from substore.web.lookups import Lookups
 from substore.web.media import MediaType
 from substore.web.operation import Operation
 from substore.web.outage import RETRY_AFTER_SECONDS, is_conflict, is_unavailable
@@ -47,6 +48,7 @@ class Runtime:
     plans: Plans | None  # None: every operation through the plain executor
     rows: ImportRows | None  # None: import rows coerced by graphql-core too
     webhook_allow_private: bool = False  # SUBSTORE_WEBHOOK_ALLOW_PRIVATE
+    lookups: Lookups | None = None  # None: each lookup by number a statement of its own
 
 
 def masked(request_id: str) -> str:
@@ -141,6 +143,8 @@ class Outcome:
 async def _answer(runtime: Runtime, call: Call, conn: AsyncConnection) -> Outcome:
     principal = call.principal
     account = await _account(conn, runtime.accounts, principal.account_id)
+    # Shared statements only outside a transaction: a mutation reads its own writes.
+    reading = runtime.lookups is not None and call.operation.kind is OperationType.QUERY
     context = partial(
         Context,
         principal,
@@ -150,6 +154,7 @@ async def _answer(runtime: Runtime, call: Call, conn: AsyncConnection) -> Outcom
         runtime.cpu.run,
         document=call.operation.document,
         webhook_allow_private=runtime.webhook_allow_private,
+        by_e164=runtime.lookups.by_e164 if reading and runtime.lookups else None,
     )
     data, found, changed = await _run(runtime, call.operation, context)
     if any(is_conflict(error) for error in found):
