@@ -27,14 +27,19 @@ async def test_concurrent_lookups_each_get_their_own_answer_in_fewer_statements(
     await _store(api, STORED)
     async with engine.begin() as conn:  # another account holding the same numbers
         other = await auth.create_key(conn, other_account.id, "read")
-    statements: list[int] = []
-    fetch = repository.get_subscribers_by_e164
+    statements: list[int] = []  # the numbers each statement asked for
+    fetch_many, fetch_one = repository.get_subscribers_by_e164, repository.get_subscriber_by_e164
 
-    async def counted(conn, account_id, numbers):
+    async def many(conn, account_id, numbers):
         statements.append(len(numbers))
-        return await fetch(conn, account_id, numbers)
+        return await fetch_many(conn, account_id, numbers)
 
-    monkeypatch.setattr(repository, "get_subscribers_by_e164", counted)
+    async def one(conn, account_id, number):
+        statements.append(1)
+        return await fetch_one(conn, account_id, number)
+
+    monkeypatch.setattr(repository, "get_subscribers_by_e164", many)
+    monkeypatch.setattr(repository, "get_subscriber_by_e164", one)
     app = create_app(Settings(rate_limit_per_second=0), engine=engine)
     numbers = STORED + UNKNOWN
     async with asgi_client(app, headers=api.headers()) as client:

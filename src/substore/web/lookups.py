@@ -1,11 +1,12 @@
 """Lookups by number that arrive together share one statement.
 
 A frontend checks a number before each message, so lookups come many at a time. Each
-on its own is a round trip and a statement for PostgreSQL, most of whose CPU a lookup
-goes to the statement, not to the row. Here a lookup joins the ones waiting: while
-`statements` are in flight, the lookups that arrive meanwhile wait, and the next
-statement asks for all of an account's at once (`e164_number = ANY(...)` on the same
-index, one shard on Citus). An idle server sends each lookup at once, as before.
+on its own is a round trip and a statement for PostgreSQL, and most of a lookup's CPU
+there goes to the statement, not to the row. Here, while `statements` are in flight in
+this process, the lookups that arrive wait, and the next statement asks for all of an
+account's at once (`e164_number = ANY(...)` on the same index, one shard on Citus). A
+lookup that finds a statement free and nobody waiting runs at once on its request's own
+connection, as it would without any of this.
 
 Only reads outside a transaction come here (query operations, on autocommit readers):
 each statement reads the latest committed rows, as a lookup of its own would.
@@ -34,17 +35,29 @@ class Lookups:
         self._busy = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def by_e164(self, _: AsyncConnection, account_id: int, e164: str) -> Record | None:
-        """The account's subscriber with this key (services.find_subscriber's `by_e164`;
-        the request's own connection is not needed)."""
+    async def by_e164(self, conn: AsyncConnection, account_id: int, e164: str) -> Record | None:
+        """The account's subscriber with this key (services.find_subscriber's `by_e164`):
+        at once on the request's own connection while a statement is free and nobody
+        waits, else with the next shared statement."""
+        if self._busy < self.statements and not self._waiting:
+            self._busy += 1
+            try:
+                return await repository.get_subscriber_by_e164(conn, account_id, e164)
+            finally:
+                self._busy -= 1
+                self._start()
         future: asyncio.Future[Record | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(account_id, {}).setdefault(e164, []).append(future)
-        if self._busy < self.statements:
+        self._start()
+        return await future
+
+    def _start(self) -> None:
+        """A shared statement for those waiting, if a statement is free."""
+        if self._waiting and self._busy < self.statements:
             self._busy += 1
             task = asyncio.create_task(self._drain())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return await future
 
     async def _drain(self) -> None:
         try:
