@@ -137,6 +137,7 @@ def create_app(
             cpu.start()
         app.state.readers = Readers(app.state.engine, settings.pool_size)
         lookups = Lookups(app.state.readers, settings.lookup_statements)
+        app.state.gate = Gate(app.state.engine, principals, limiter, failures, accounts, verifier)
         app.state.runtime = Runtime(
             app.state.engine,
             schema,
@@ -238,7 +239,7 @@ def create_app(
         return response
 
     def _gate() -> Gate:
-        return Gate(app.state.engine, principals, limiter, failures, accounts, verifier)
+        return app.state.gate  # type: ignore[no-any-return]
 
     async def graphql_socket(websocket: WebSocket) -> None:
         """graphql-transport-ws on /graphql (web/transport_ws.py)."""

@@ -12,6 +12,7 @@ marked `at_limit(scope)`, so that a load balancer sees the refusals and moves tr
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -33,8 +34,10 @@ TOO_MANY = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def client_key(host: str) -> str | None:
-    """The client `host` counts as; None for what is not an IP address (a Unix socket)."""
+    """The client `host` counts as; None for what is not an IP address (a Unix socket).
+    Remembered: every request asks, and the same clients come back."""
     address = _address(host)
     if isinstance(address, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((address, 64), strict=False))
