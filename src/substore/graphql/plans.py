@@ -30,9 +30,9 @@ from graphql import (
     SelectionSetNode,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
-from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
+from substore.graphql.arguments import RootArguments
 from substore.graphql.documents import DocumentCache, cacheable, parse_document
 
 # Root fields whose resolvers are plain reads (no permission classes, no side effects).
@@ -73,6 +73,7 @@ class Plans:
         self.strawberry = schema
         self.schema = schema._schema
         self.plans: DocumentCache[Plan | None] = DocumentCache()
+        self.arguments = RootArguments(schema)
 
     def get(self, query: str, name: str | None) -> Plan | None:
         return self.plans.get(query, name)
@@ -107,8 +108,7 @@ class Plans:
         field = root.definition.extensions["strawberry-definition"]
         try:
             raw = get_argument_values(root.definition, root.node, variables)
-            registry = self.strawberry.schema_converter.scalar_registry
-            kwargs = convert_arguments(raw, field.arguments, registry, self.strawberry.config)
+            kwargs = self.arguments.convert(raw, field.arguments)
             value = await field.base_resolver.wrapped_func(None, _Info(context), **kwargs)
         except Exception:  # expected or not, the plain run answers it as it always does
             raise Unplannable from None
