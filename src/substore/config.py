@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     # Lookups by number (subscriber(number:) in a query) that arrive while this many of
     # their statements are in flight wait and share the next one (web/lookups.py); 0:
     # every lookup a statement of its own.
-    lookup_statements: int = Field(default=2, ge=0)
+    lookup_statements: int = Field(default=1, ge=0)
     # Serving processes of `substore serve`; 0: one per core.
     workers: int = 0
     # A connection that has not sent a whole request this long after it opened (or after
