@@ -38,6 +38,7 @@ from substore.config import Settings
 from substore.reaper import Reaper
 from substore.web.connections import TOO_MANY, PeerCounts, mark_at_limit, trusted_networks
 from substore.web.observe import use_access_log
+from substore.web.response_head import HeadWithBody
 
 log = logging.getLogger("substore.web")
 
@@ -74,7 +75,10 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._arm(self._started + self.request_timeout)  # the headers are in; now the body
         self._let_healthz_through()
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not before:  # a new request (not a WebSocket upgrade)
+            self.cycle.transport = HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
