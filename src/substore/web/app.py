@@ -39,11 +39,16 @@ from substore.graphql.plans import Plans
 from substore.graphql.rows import ImportRows
 from substore.graphql.schema import build_schema
 from substore.web import connections, cors, sse, transport_ws
+from substore.web.answers import (
+    NOT_ACCEPTABLE_MESSAGE,
+    SUBSCRIPTION_MESSAGE,
+    error_response,
+    refused,
+    unavailable,
+)
 from substore.web.caller import FailureThrottle, Gate
 from substore.web.execution import (
-    UNAVAILABLE_MESSAGE,
     Call,
-    GraphQLResponse,
     Runtime,
     execute,
     masked,
@@ -58,7 +63,7 @@ from substore.web.observe import (
     observe,
 )
 from substore.web.operation import RequestError, read_operation
-from substore.web.outage import RETRY_AFTER_SECONDS, Availability, is_unavailable, watch_embedded
+from substore.web.outage import Availability, is_unavailable, watch_embedded
 from substore.web.ratelimit import RateLimiter
 from substore.web.readers import Readers
 from substore.web.trusted import TrustedDocuments
@@ -68,26 +73,6 @@ log = logging.getLogger("substore.web")
 # GraphiQL, React and their CSS, pinned from the npm registry (graphiql 3.8.3, react and
 # react-dom 18.2.0, with their licences): the page needs no CDN.
 GRAPHIQL = Path(__file__).parent / "static" / "graphiql"
-
-
-def error_response(
-    code: Code,
-    message: str,
-    request_id: str,
-    media: MediaType = MediaType.JSON,
-    status: int | None = None,
-    **headers: str,
-) -> Response:
-    """A GraphQL response with one error and no data (nothing ran), in `media`; the
-    code's own status unless `status` says otherwise."""
-    body = {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
-    headers = {"X-Request-Id": request_id, **headers}
-    return GraphQLResponse(body, status or code.http_status, headers, media.content_type)
-
-
-def _refused(error: RequestError, request_id: str, media: MediaType) -> Response:
-    status = error.status(media)
-    return error_response(error.code, str(error), request_id, media, status, **error.headers)
 
 
 async def _engine(settings: Settings, check: bool) -> AsyncEngine:
@@ -221,7 +206,7 @@ def create_app(
             response = await execute(state.runtime, call, fields)
         except RequestError as error:
             fields["code"] = str(error.code)
-            return _refused(error, request_id, media)
+            return refused(error, request_id, media)
         except ClientDisconnect:  # the client left mid-body: nobody to answer, no fault
             fields["code"] = "CLIENT_CLOSED_REQUEST"
             return Response(status_code=CLIENT_CLOSED_REQUEST)
@@ -231,7 +216,7 @@ def create_app(
                 message = masked(request_id)
                 return error_response(Code.INTERNAL_SERVER_ERROR, message, request_id, media)
             availability.failed(error)
-            return _unavailable(request_id, media)
+            return unavailable(request_id, media)
         if response.status_code == Code.SERVICE_UNAVAILABLE.http_status:
             availability.failed(ConnectionError("lost during the request"))
         else:
@@ -283,25 +268,6 @@ def create_app(
     app.state.tokens = verifier
     app.state.plans = plans
     return app
-
-
-def _unavailable(request_id: str, media: MediaType) -> Response:
-    retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    return error_response(
-        Code.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE, request_id, media, status=None, **retry
-    )
-
-
-NOT_ACCEPTABLE_MESSAGE = (
-    f"Accept takes neither {MediaType.GRAPHQL_RESPONSE} nor {MediaType.JSON}: "
-    f"send Accept: {MediaType.GRAPHQL_RESPONSE}, {MediaType.JSON};q=0.9."
-)
-
-
-SUBSCRIPTION_MESSAGE = (
-    "A subscription streams: send it with Accept: text/event-stream (GraphQL over SSE), "
-    "or over a WebSocket on /graphql (graphql-transport-ws)."
-)
 
 
 def _accept(request: Request) -> str | None:

@@ -72,14 +72,24 @@ async def count_stale_keys(engine: AsyncEngine, every: float = STALE_KEYS_EVERY)
         await asyncio.sleep(every)
 
 
+# The metrics' children by (operation type, status): both closed sets.
+_COUNTED: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
 def observe(
     request_id: str, fields: dict[str, Any], status: int, started: float, client: str
 ) -> None:
     """Count one request, and log it: one line, as JSON when asked for."""
     kind = fields.get("kind") or "-"
     seconds = time.perf_counter() - started
-    REQUESTS.labels(kind, str(status)).inc()
-    LATENCY.labels(kind).observe(seconds)
+    counted = _COUNTED.get((kind, status))
+    if counted is None:  # labels() takes a lock and builds a key: once per pair
+        counted = _COUNTED[kind, status] = (
+            REQUESTS.labels(kind, str(status)),
+            LATENCY.labels(kind),
+        )
+    counted[0].inc()
+    counted[1].observe(seconds)
     if code := fields.get("code"):
         log.info("request %s: %s %s", request_id, status, code)
     if ACCESS.format is not None:
