@@ -35,6 +35,7 @@ import asyncpg
 import httpx
 import phonenumbers
 import psutil
+from sqlalchemy.engine import make_url
 
 from corpus import rows as corpus_rows
 from lookup import free_port, wait_healthy
@@ -155,8 +156,26 @@ async def probe(url: str, key: str, number: str, stop: asyncio.Event) -> list[fl
     return latencies
 
 
-def cpu_by_process(server_pid: int, client_pid: int | None) -> dict[str, float]:
-    """CPU seconds used so far by the client, the server, its workers, and PostgreSQL."""
+def postmaster(url: str) -> psutil.Process | None:
+    """The PostgreSQL server of `url`: this benchmark's own, not the other clusters a
+    shared machine runs (their CPU had been counted as the import's). An embedded one is
+    reached by its socket in its data directory, whose postmaster.pid names it."""
+    parsed = make_url(url)
+    socket_dir = parsed.query.get("host")
+    pid_file = Path(str(socket_dir)) / "postmaster.pid" if socket_dir else None
+    if pid_file is not None and pid_file.exists():
+        return psutil.Process(int(pid_file.read_text().split()[0]))
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == (parsed.port or 5432):
+            return psutil.Process(conn.pid) if conn.pid else None
+    return None
+
+
+def cpu_by_process(
+    server_pid: int, client_pid: int | None, database: psutil.Process | None = None
+) -> dict[str, float]:
+    """CPU seconds used so far by the client, the server, its workers, and PostgreSQL
+    (`database` and its backends; every postgres process when it is not known)."""
 
     def used(process: psutil.Process) -> float:
         with contextlib.suppress(psutil.Error):
@@ -165,7 +184,10 @@ def cpu_by_process(server_pid: int, client_pid: int | None) -> dict[str, float]:
         return 0.0
 
     server = psutil.Process(server_pid)
-    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    if database is not None:
+        postgres = [database, *database.children()]
+    else:
+        postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
     # serve's workers are its spawned children; the normaliser pools are theirs.
     workers = [server, *(c for c in server.children() if _is_worker(c))]
     pools = [c for c in server.children(recursive=True) if c not in workers]
@@ -196,7 +218,8 @@ class Run:
 
 async def import_run(command: list[str], env, url: str, server_pid: int, probed: bool) -> Run:
     """One import, with the lookup probe alongside or alone."""
-    before = cpu_by_process(server_pid, None)
+    database = postmaster(env["SUBSTORE_DATABASE_URL"])
+    before = cpu_by_process(server_pid, None, database)
     stop = asyncio.Event()
     number, token = "+12015550123", env["SUBSTORE_TOKEN"]
     prober = asyncio.create_task(probe(url, token, number, stop)) if probed else None
@@ -215,7 +238,7 @@ async def import_run(command: list[str], env, url: str, server_pid: int, probed:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), 0.05)
     seconds = time.perf_counter() - start
-    after = cpu_by_process(server_pid, None)
+    after = cpu_by_process(server_pid, None, database)
     cpu = {name: after[name] - before[name] for name in after} | {"client": client_cpu}
     stop.set()
     latencies = await prober if prober is not None else []
