@@ -40,9 +40,7 @@ _PG_TYPES = {
 _PLAIN = tuple(c for c in PROFILE_COLUMNS if c not in consent.CONSENT_COLUMNS)
 # What a batch reads back: one row of four arrays, in this order. Row by row, SQLAlchemy's
 # fetch cost ~5 us a row, more than asyncpg's decoding of the arrays.
-_LEAN = (
-    "array_agg(up.id), array_agg(up.e164_number), array_agg(up.created), array_agg(up.status)"
-)
+_LEAN = "array_agg(up.id), array_agg(up.e164_number), array_agg(up.created), array_agg(up.status)"
 # The column default's now(), the time the transaction began: DO UPDATE SET may not call
 # now() itself where the table is distributed (Citus wants IMMUTABLE functions there).
 _TOUCHED = "updated_at = excluded.updated_at"
