@@ -96,7 +96,8 @@ def normalisation_ceiling(numbers: list[str]) -> float:
         return len(numbers) / (time.perf_counter() - start)
 
 
-async def database_ceiling(url: str, account_id: int, numbers: list[str]) -> float:
+async def database_ceiling(url: str, account_id: int, numbers: list[str]) -> tuple[float, float]:
+    """D in rows/s, and the CPU seconds its PostgreSQL spent a row (beside the import's)."""
     keyed = {}
     for text in numbers:
         try:
@@ -105,14 +106,28 @@ async def database_ceiling(url: str, account_id: int, numbers: list[str]) -> flo
             continue
         keyed.setdefault(row.key["e164_number"], row)
     pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=2, max_size=2)
+    server = postmaster(url)
+    used = postgres_cpu(server)
     start = time.perf_counter()
     for chunk in batches(list(keyed.values()), 1000):
         arrays = [[row.key[c] for row in chunk] for c in COLUMNS]
         async with pool.acquire() as conn, conn.transaction():
             await conn.fetch(BARE_SQL, account_id, *arrays)
     seconds = time.perf_counter() - start
+    used = postgres_cpu(server) - used
     await pool.close()
-    return len(numbers) / seconds  # per input row, as the import counts them
+    return len(numbers) / seconds, used / len(numbers)  # per input row, as the import counts
+
+
+def postgres_cpu(server: psutil.Process | None) -> float:
+    if server is None:
+        return 0.0
+    total = 0.0
+    for process in (server, *server.children()):
+        with contextlib.suppress(psutil.Error):  # a backend that has just ended
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 async def prepare(url: str) -> tuple[str, int]:
@@ -344,13 +359,14 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         ceiling = normalisation_ceiling(numbers)
-        database = asyncio.run(database_ceiling(url, ceiling_account, numbers))
+        database, bare_postgres = asyncio.run(database_ceiling(url, ceiling_account, numbers))
     pipeline = 1 / (1 / ceiling + 1 / database)
     print(json.dumps({"rows": count, "rounds": args.rounds}))
     print(
         f"N normalisation ceiling    : {ceiling:>9,.0f} rows/s (bare phonenumbers, {CORES} cores)"
     )
     print(f"D database ceiling         : {database:>9,.0f} rows/s (bare asyncpg unnest upsert)")
+    print(f"  its PostgreSQL's CPU per row: {bare_postgres * 1e6:.1f} us")
     print(f"pipeline ceiling 1/(1/N+1/D): {pipeline:>8,.0f} rows/s (both jobs on the same cores)")
     print(f"lookup while idle          : {summary(idle)}")
     for alone, probed in runs:
