@@ -5,10 +5,11 @@ alone; anything else so marked is refused). Every other GraphQL request is inter
 its time in the app, taken anyway for the access log, is compared with the fastest time
 of its operation in the last 10-20 s (TCP Vegas's base RTT: what it takes when nothing is
 in its way; during an import some requests still find a free core), and the excess is how
-long it waited behind other work, the import's above all. The worst
-excess of the last second or two goes back on each batch's answer as
-`Substore-Interactive-Delay` (milliseconds), and the import client halves its lanes while
-it is high and adds them back one at a time while it is low (importer/pacing.py).
+long it waited behind other work, the import's above all. The worst excess of the last
+second or two goes back on each batch's answer as `Substore-Interactive-Delay`
+(milliseconds), and the import client halves its lanes while it is high and adds them back
+one at a time while it is low (importer/pacing.py). Only waits inside the app are seen: a
+request that waited for a core before uvicorn read it is not.
 
 A request's cost here is a dictionary lookup and a few float operations.
 """
