@@ -10,12 +10,24 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 from tests.e2e.importing import new_account, store_of
+from tests.support import serve_in_thread
+
+from substore.config import Settings
+from substore.web.app import create_app
 
 ROWS, INVALID = 6000, 100
 TOUCH = """mutation Touch($n: PhoneNumber!) {
   createSubscriber(input: {number: $n}) { userErrors { code } } }"""
+
+
+@pytest.fixture(scope="module")
+def url(database_url: str):
+    settings = Settings(database_url=database_url, normalize_workers=1)
+    with serve_in_thread(create_app(settings)) as base:
+        yield base + "/graphql"
 
 
 def crm(path: Path) -> Path:
@@ -45,8 +57,8 @@ async def held_write(engine, account_id: int, http, url: str, number: str) -> No
     await pending
 
 
-async def test_an_import_yields_while_interactive_requests_wait(engine, servers, tmp_path):
-    url, number = servers["plain"], "+12025550100"
+async def test_an_import_yields_while_interactive_requests_wait(engine, url, tmp_path):
+    number = "+12025550100"
     account, token = await new_account(engine)
     front, front_token = await new_account(engine)  # the frontend's own account
     headers = {"Authorization": f"Bearer {front_token}"}
