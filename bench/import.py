@@ -23,7 +23,6 @@ import json
 import multiprocessing
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,15 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-import httpx
 import phonenumbers
 import psutil
-from sqlalchemy.engine import make_url
 
 from corpus import rows as corpus_rows
 from lookup import free_port, wait_healthy
 from normalize import bare
 from pg import asyncpg_dsn, database_url
+from probe import held, idle_latencies, probe, summary
+from processes import cpu_by_process, postgres_cpu, postmaster
 from substore import auth, db, services
 from substore.errors import PhoneNumberError
 from substore.importer.job import DEFAULT_CONCURRENCY
@@ -119,17 +118,6 @@ async def database_ceiling(url: str, account_id: int, numbers: list[str]) -> tup
     return len(numbers) / seconds, used / len(numbers)  # per input row, as the import counts
 
 
-def postgres_cpu(server: psutil.Process | None) -> float:
-    if server is None:
-        return 0.0
-    total = 0.0
-    for process in (server, *server.children()):
-        with contextlib.suppress(psutil.Error):  # a backend that has just ended
-            times = process.cpu_times()
-            total += times.user + times.system
-    return total
-
-
 async def prepare(url: str) -> tuple[str, int]:
     engine = db.create_engine(url, pool_size=1)
     await db.migrate(engine)
@@ -149,77 +137,6 @@ async def another_key(url: str, name: str) -> str:
         key = await auth.create_key(conn, account.id, "write")
     await engine.dispose()
     return key.secret
-
-
-PROBE_SECONDS = 0.05  # one lookup every 50 ms: a frontend's pace (issue #28)
-IDLE_SECONDS = 20.0
-
-
-async def probe(url: str, key: str, number: str, stop: asyncio.Event) -> list[float]:
-    """subscriber(number:) latency every 50 ms until `stop`."""
-    query = {
-        "query": "query($n: PhoneNumber) { subscriber(number: $n) { id } }",
-        "variables": {"n": number},
-    }
-    latencies = []
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as client:
-        while not stop.is_set():
-            start = time.perf_counter()
-            response = await client.post(url, json=query)
-            assert response.status_code == 200
-            latencies.append((time.perf_counter() - start) * 1000)
-            await asyncio.sleep(PROBE_SECONDS)
-    return latencies
-
-
-def postmaster(url: str) -> psutil.Process | None:
-    """The PostgreSQL server of `url`: this benchmark's own, not the other clusters a
-    shared machine runs (their CPU had been counted as the import's). An embedded one is
-    reached by its socket in its data directory, whose postmaster.pid names it."""
-    parsed = make_url(url)
-    socket_dir = parsed.query.get("host")
-    pid_file = Path(str(socket_dir)) / "postmaster.pid" if socket_dir else None
-    if pid_file is not None and pid_file.exists():
-        return psutil.Process(int(pid_file.read_text().split()[0]))
-    for conn in psutil.net_connections(kind="tcp"):
-        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == (parsed.port or 5432):
-            return psutil.Process(conn.pid) if conn.pid else None
-    return None
-
-
-def cpu_by_process(
-    server_pid: int, client_pid: int | None, database: psutil.Process | None = None
-) -> dict[str, float]:
-    """CPU seconds used so far by the client, the server, its workers, and PostgreSQL
-    (`database` and its backends; every postgres process when it is not known)."""
-
-    def used(process: psutil.Process) -> float:
-        with contextlib.suppress(psutil.Error):
-            times = process.cpu_times()
-            return times.user + times.system
-        return 0.0
-
-    server = psutil.Process(server_pid)
-    if database is not None:
-        postgres = [database, *database.children()]
-    else:
-        postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
-    # serve's workers are its spawned children; the normaliser pools are theirs.
-    workers = [server, *(c for c in server.children() if _is_worker(c))]
-    pools = [c for c in server.children(recursive=True) if c not in workers]
-    return {
-        "client": used(psutil.Process(client_pid)) if client_pid else 0.0,
-        "server": sum(used(worker) for worker in workers),
-        "normaliser": sum(used(child) for child in pools),
-        "postgres": sum(used(p) for p in postgres),
-    }
-
-
-def _is_worker(process: psutil.Process) -> bool:
-    with contextlib.suppress(psutil.Error):
-        command = " ".join(process.cmdline())
-        return "spawn_main" in command and "forkserver" not in command
-    return False
 
 
 @dataclass
@@ -263,31 +180,6 @@ async def import_run(command: list[str], env, url: str, server_pid: int, probed:
     return Run(seconds, peak, latencies, cpu, said, told.count("yielding to interactive"))
 
 
-async def idle_latencies(url: str, key: str) -> list[float]:
-    await idle_warm_up(url, key)
-    stop = asyncio.Event()
-    task = asyncio.create_task(probe(url, key, "+12015550123", stop))
-    # ~400 lookups at one every 50 ms: with ~130 the idle p99 was the second-slowest lookup
-    # and ranged 4.4-19 ms between runs of the same code, and the bar with it.
-    await asyncio.sleep(IDLE_SECONDS)
-    stop.set()
-    return await task
-
-
-async def idle_warm_up(url: str, key: str) -> None:
-    """A second of lookups first: the connection, the key and account caches, the plan."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(probe(url, key, "+12015550123", stop))
-    await asyncio.sleep(1)
-    stop.set()
-    await task
-
-
-def summary(latencies: list[float]) -> str:
-    q = statistics.quantiles(latencies, n=100)
-    return f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms ({len(latencies)} lookups)"
-
-
 def import_command(path: Path, endpoint: str, args: argparse.Namespace, tmp: str) -> list[str]:
     command = [sys.executable, "-m", "substore.cli", "import", str(path), "--url", endpoint]
     command += ["--map", "firstName=first_name", "--concurrency", str(args.concurrency)]
@@ -306,13 +198,6 @@ def report(name: str, count: int, run: Run, pipeline: float) -> None:
 
 
 CORES = os.cpu_count() or 1
-
-
-def held(idle: list[float], busy: list[float]) -> str:
-    idle_p99, busy_p99 = (statistics.quantiles(x, n=100)[98] for x in (idle, busy))
-    bar = max(2 * idle_p99, idle_p99 + 10)
-    verdict = "held" if busy_p99 <= bar else "MISSED"
-    return f"p99 {busy_p99:.1f} ms against the bar max(2x, +10 ms) = {bar:.1f} ms: {verdict}"
 
 
 def main() -> None:
