@@ -70,10 +70,16 @@ class Settings(BaseSettings):
     # status, duration) instead of uvicorn's text line.
     log_format: Literal["text", "json"] = "text"
     # Requests per API key (or token subject) a second on average (a token bucket); past
-    # it, 429 with Retry-After. A 4-lane import sends about 30 a second. 0: no limit.
+    # it, 429 with Retry-After. Import batches have a bucket of their own. 0: no limit.
     rate_limit_per_second: float = 50.0
     # Requests one key may send at once before the average applies (the bucket's size).
     rate_limit_burst: int = 100
+    # Import batches (importSubscribers calls marked Substore-Import: batch, as `substore
+    # import` sends them, up to 1000 rows each) per key a second, in a bucket of their own:
+    # interactive requests and imports do not spend each other's. 0: no limit.
+    import_rate_limit_per_second: float = 100.0
+    # Import batches one key may send at once before that average applies.
+    import_rate_limit_burst: int = 32
     # Unknown API keys (or failed JWTs) from one client address: past this many within the
     # window, that address gets 429 before its keys cost a lookup. 0: off.
     unknown_key_limit: int = 30

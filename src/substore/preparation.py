@@ -321,11 +321,16 @@ def prepare_packed(
     )
 
 
+# A status by its value: a dictionary lookup, where RowStatus(value) cost ~1 us a row.
+_STATUSES = {status.value: status for status in RowStatus}
+
+
 def unpack(packed: Packed) -> tuple[list[RowResult], list[Columns], set[str]]:
     results, groups, asking = packed
+    statuses = _STATUSES
     return (
         [
-            RowResult(index, RowStatus(status), e164, None, errors, warnings, asks)
+            RowResult(index, statuses[status], e164, None, errors, warnings, asks)
             for index, status, e164, errors, warnings, asks in results
         ],
         groups,

@@ -45,3 +45,15 @@ def test_accents_and_case_do_not_matter():
 def test_without_a_number_column_the_error_names_the_columns():
     with pytest.raises(ImportFileError, match="no phone number column"):
         Mapping.build(["Vorname", "Land"], {})
+
+
+def test_every_spelling_of_a_number_goes_in_the_same_lane():
+    mapping = Mapping.build(["Phone"], {})
+    spellings = ["(201) 555-0123", "+1 201-555-0123", "1.201.555.0123", "2015550123"]
+    keys = {mapping.lane_key({"Phone": text}) for text in spellings}
+    assert keys == {"15550123"}
+    # Letters are read as a keypad reads them, in either case; other scripts' digits count.
+    assert mapping.lane_key({"Phone": "1-800-flowers"}) == mapping.lane_key(
+        {"Phone": "18003569377"}
+    )
+    assert mapping.lane_key({"Phone": "١٢٠١٥٥٥٠١٢٣"}) == "15550123"  # Arabic-Indic digits

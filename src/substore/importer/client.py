@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from substore.importer.checkpoint import Checkpoint, source_identity
 from substore.importer.job import ImportJob
 from substore.importer.mapping import Mapping, local_error
 from substore.importer.outputs import RowLog
+from substore.importer.pacing import OnChange, Pacing
 from substore.importer.source import ImportFileError, SourceRow
 from substore.importer.transport import (
     EMPTY,
@@ -71,9 +73,12 @@ Progress = Callable[[int, Totals, list[int]], None]
 
 
 class Importer:
-    def __init__(self, job: ImportJob, on_progress: Progress | None = None) -> None:
+    def __init__(
+        self, job: ImportJob, on_progress: Progress | None = None, on_pace: OnChange | None = None
+    ) -> None:
         self.job, self.source = job, job.source
         self.on_progress = on_progress or (lambda rows, totals, read: None)
+        self.pacing = Pacing(job.concurrency, on_pace)
         self.totals = Totals()
         self.outputs: dict[str, Path] = {}  # rejects / warnings files, once they are known
         self.columns = self.source.columns()
@@ -104,6 +109,7 @@ class Importer:
             try:
                 await self._resend(http, checkpoint, rejects, warned)
                 await self._run_lanes(http, checkpoint, rejects, warned)
+                self.pacing.finish(time.monotonic())
             except FatalImportError as error:
                 if not error.resumable and checkpoint.empty:
                     # Nothing was stored: leave nothing behind either.
@@ -212,7 +218,8 @@ class Importer:
         warned: RowLog,
     ) -> None:
         while (batch := await queue.get()) is not None:
-            await self._deliver(http, batch, checkpoint, rejects, warned)
+            async with self.pacing.slot():
+                await self._deliver(http, batch, checkpoint, rejects, warned)
 
     async def _resend(
         self, http: httpx.AsyncClient, checkpoint: Checkpoint, rejects: RowLog, warned: RowLog
@@ -239,7 +246,7 @@ class Importer:
         payload = EMPTY
         if batch.inputs:
             key = key or checkpoint.sending(rows)
-            payload = await send_batch(http, self.job, self.options, batch.inputs, key)
+            payload = await send_batch(http, self.job, self.options, batch.inputs, key, self._heard)
         # No await from here on: the output files and the checkpoint agree.
         counts = self._record(batch, payload, rejects, warned)
         offsets = {"rejects": rejects.offset(), "warnings": warned.offset()}
@@ -247,6 +254,9 @@ class Importer:
         self.totals.add(counts)
         # A batch sent again is counted when the file's pass skips its rows.
         self.on_progress(0 if resent else len(rows), self.totals, self.read)
+
+    def _heard(self, headers: httpx.Headers) -> None:
+        self.pacing.heard(headers, time.monotonic())
 
     def _record(
         self, batch: Batch, payload: dict[str, Any], rejects: RowLog, warned: RowLog

@@ -9,6 +9,7 @@ import os
 import shlex
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -66,7 +67,10 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     cmd.add_argument("--encoding", default="utf-8-sig", help="e.g. cp1252 for Windows exports")
     cmd.add_argument("--batch-size", type=int, default=1000)
     cmd.add_argument(
-        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="parallel requests (lanes)"
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help="parallel requests (lanes); fewer while the server's interactive requests wait",
     )
     cmd.add_argument(
         "--rejects", type=Path, help="refused rows, with the reason (default: FILE.rejects.csv)"
@@ -139,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
     importer = None
     started = time.perf_counter()
     try:
-        importer = Importer(_job(args))
+        job = _job(args)
+        importer = Importer(job, on_pace=partial(_paced, console, job.concurrency))
         totals = _with_progress(importer, console)
     except ImportFileError as error:
         return _failed(console, str(error), resumable=False)
@@ -169,6 +174,33 @@ def _failed(console: Console, message: str, *, resumable: bool) -> int:
     return 2
 
 
+def _paced(console: Console, most: int, old: int, new: int) -> None:
+    """A line when the import makes room for interactive requests, and when it stops."""
+    if new < old:
+        line = f"yielding to interactive requests: {old} -> {new} {_lanes(new)}"
+    elif new == most:
+        line = f"interactive requests no longer wait: back to {new} {_lanes(new)}"
+    else:
+        return  # growing back one lane at a time: the next line says where it ends
+    console.print(line, highlight=False, soft_wrap=True)
+
+
+def _lanes(count: int) -> str:
+    return "lane" if count == 1 else "lanes"
+
+
+def _yielded(importer: Importer) -> str | None:
+    pacing = importer.pacing
+    control = pacing.controller
+    if not control.yields:
+        return None
+    return (
+        f"yielded to interactive requests {control.yields:,} "
+        f"{'time' if control.yields == 1 else 'times'} (down to {control.fewest} "
+        f"{_lanes(control.fewest)}, {pacing.below_seconds:.1f}s below {control.most})"
+    )
+
+
 def _summary(importer: Importer, totals: Totals, seconds: float) -> str:
     job, outputs = importer.job, importer.outputs
     rate = totals.rows / seconds if seconds else 0
@@ -188,6 +220,8 @@ def _summary(importer: Importer, totals: Totals, seconds: float) -> str:
             f"{totals.keptOptedOut:,} kept opted out (they asked for SUBSCRIBED without "
             "consent given after their opt-out)"
         )
+    if yielded := _yielded(importer):
+        parts.append(yielded)
     prefix = "dry run, nothing stored: " if job.dry_run else ""
     return prefix + "; ".join(parts)
 

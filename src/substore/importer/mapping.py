@@ -11,7 +11,6 @@ FIELD=COLUMN` names the rest. Every name is checked before anything is sent.
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,7 +57,11 @@ SYNONYMS = {
 FIELDS = tuple(SYNONYMS)
 STATUSES = ("SUBSCRIBED", "UNSUBSCRIBED")
 _KEYPAD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "22233344455566677778889999")
-_NOT_DIGITS = re.compile("[^0-9]")
+# ASCII in one pass: letters (either case) to their keypad digit, digits kept, the rest
+# dropped; a regular expression after upper() and translate() was ~4 us of a row's ~20.
+_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_KEYPAD = bytes.maketrans(_LETTERS + _LETTERS.lower(), b"22233344455566677778889999" * 2)
+_NOT_KEYS = bytes(c for c in range(256) if not (chr(c).isdigit() or chr(c).isalpha()) or c > 127)
 
 
 def header_key(name: str) -> str:
@@ -207,7 +210,7 @@ def _text(value: Any) -> str:
 
 def _digits(text: str) -> str:
     if text.isascii():  # nearly every row; only ASCII's 0-9 are digits to unicodedata
-        return _NOT_DIGITS.sub("", text.upper().translate(_KEYPAD))
+        return text.encode("ascii").translate(_ASCII_KEYPAD, _NOT_KEYS).decode("ascii")
     out = []
     for char in text.upper().translate(_KEYPAD):
         digit = unicodedata.digit(char, None)

@@ -32,6 +32,8 @@ def collect(
     """Read `rows` until every pending row was given to `add` with its batch's key."""
     wanted = rows_by_key(pending)
     missing = len(wanted)
+    if not missing:
+        return  # nothing pending (every import but a resume): the file is not read for it
     for row in rows:
         key = wanted.get(row.number)
         if key is not None:

@@ -17,12 +17,15 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from substore.importer import workbook
 from substore.importer.formats import Format, format_of
 from substore.importer.outputs import Layout
 from substore.text import MAX_JSON_DEPTH, nested_deeper
+
+# openpyxl takes ~0.1 s to load (a CSV import's whole start-up is ~0.3 s): workbooks only.
+if TYPE_CHECKING:
+    from substore.importer import workbook
 
 DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
 # The line's own object around attributes that nest MAX_JSON_DEPTH levels. Measured before
@@ -83,6 +86,8 @@ class Source:
     def columns(self) -> list[str]:
         """The CSV's or the sheet's header, or the keys of the first JSON object."""
         if self.format is Format.XLSX:
+            from substore.importer import workbook
+
             with self._workbook() as book:
                 header = next(workbook.sheet_rows(book, None, self.size), (0, []))
                 return [str(value) for value in header[1]]
@@ -113,6 +118,8 @@ class Source:
     def _sheet_rows(self, progress: list[int] | None) -> Iterator[SourceRow]:
         """The first row is the header; a data row's number is its sheet row's, less one
         (as a CSV's data row 1 is the line after the header)."""
+        from substore.importer import workbook
+
         with self._workbook() as book:
             rows = workbook.sheet_rows(book, progress, self.size)
             first, header = next(rows, (0, []))
@@ -123,6 +130,8 @@ class Source:
                     yield SourceRow(number - first, row)
 
     def _workbook(self) -> workbook.Opened:
+        from substore.importer import workbook
+
         try:
             return workbook.Opened(self.path, self.sheet)
         except workbook.WorkbookError as error:

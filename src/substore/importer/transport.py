@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -50,13 +51,30 @@ class FatalImportError(Exception):
         self.resumable = resumable  # whether `--resume` can help
 
 
-async def post(http: httpx.AsyncClient, job: Retrying, content: bytes) -> httpx.Response:
+# graphql-response+json first, so that a refused document is a 400 (the spec's advice
+# to clients, with application/json for a server that predates it). Either way payload
+# reads the body: a 200 with errors is a refusal too.
+HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/graphql-response+json, application/json;q=0.9",
+}
+# A batch says it is one: the server counts it in the imports' rate-limit bucket, and
+# answers with how long its interactive requests wait (pacing.py).
+BATCH_HEADERS = {**HEADERS, "Substore-Import": "batch"}
+
+# Told each batch answer's headers.
+Heard = Callable[[httpx.Headers], None]
+
+
+async def post(
+    http: httpx.AsyncClient, job: Retrying, content: bytes, headers: Mapping[str, str] = HEADERS
+) -> httpx.Response:
     """POST with retries for what may pass; what cannot (see remote) ends the run."""
     url = job.endpoint
     for attempt in range(job.max_retries + 1):
         wait: float | None = None
         try:
-            response = await http.post(url, content=content, headers=HEADERS)
+            response = await http.post(url, content=content, headers=headers)
         except httpx.TransportError as error:
             if why := remote.unfixable(error, url):
                 raise FatalImportError(remote.redact(why, job.token), resumable=False) from None
@@ -74,21 +92,13 @@ async def post(http: httpx.AsyncClient, job: Retrying, content: bytes) -> httpx.
     raise FatalImportError(f"gave up after {job.max_retries + 1} tries: {problem}")
 
 
-# graphql-response+json first, so that a refused document is a 400 (the spec's advice
-# to clients, with application/json for a server that predates it). Either way payload
-# reads the body: a 200 with errors is a refusal too.
-HEADERS = {
-    "Content-Type": "application/json",
-    "Accept": "application/graphql-response+json, application/json;q=0.9",
-}
-
-
 def retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after", "")
     return float(value) if value.replace(".", "", 1).isdigit() else None
 
 
-PREFLIGHT = "{ account { defaultRegion } }"
+# Named: the server times it apart from the interactive requests it reports on.
+PREFLIGHT = "query SubstoreImportPreflight { account { defaultRegion } }"
 
 
 def check_access(response: httpx.Response) -> None:
@@ -152,6 +162,7 @@ async def send_batch(
     options: dict[str, Any],
     inputs: list[dict[str, Any]],
     key: str,
+    heard: Heard | None = None,
 ) -> dict[str, Any]:
     """One batch's payload, sent under idempotency key `key`; a batch the server finds
     too large (413) goes in halves, each under a key of its own (`key`/start+count), so
@@ -160,7 +171,9 @@ async def send_batch(
     # Not httpx's json=: it refuses NaN and cannot encode a lone surrogate, so one
     # such row stopped the whole import. Escaped ASCII gets them to the server, which
     # refuses that row alone and stores the others.
-    response = await post(http, job, json.dumps(body).encode())
+    response = await post(http, job, json.dumps(body).encode(), BATCH_HEADERS)
+    if heard is not None:
+        heard(response.headers)
     if response.status_code != 413:
         return payload(response)
     if len(inputs) == 1:
@@ -168,6 +181,6 @@ async def send_batch(
         error["code"] = "PAYLOAD_TOO_LARGE"
         return {**EMPTY, "failedCount": 1, "results": [failed_result(0, error)]}
     half, rest = len(inputs) // 2, len(inputs) - len(inputs) // 2
-    first = await send_batch(http, job, options, inputs[:half], f"{key}/0+{half}")
-    second = await send_batch(http, job, options, inputs[half:], f"{key}/{half}+{rest}")
+    first = await send_batch(http, job, options, inputs[:half], f"{key}/0+{half}", heard)
+    second = await send_batch(http, job, options, inputs[half:], f"{key}/{half}+{rest}", heard)
     return joined(first, second, half)

@@ -38,7 +38,9 @@ _PG_TYPES = {
     "unsubscribed_at": "timestamptz",
 }
 _PLAIN = tuple(c for c in PROFILE_COLUMNS if c not in consent.CONSENT_COLUMNS)
-_LEAN = "up.id, up.e164_number, up.created, up.status"  # what a batch reads back, in order
+# What a batch reads back: one row of four arrays, in this order. Row by row, SQLAlchemy's
+# fetch cost ~5 us a row, more than asyncpg's decoding of the arrays.
+_LEAN = "array_agg(up.id), array_agg(up.e164_number), array_agg(up.created), array_agg(up.status)"
 # The column default's now(), the time the transaction began: DO UPDATE SET may not call
 # now() itself where the table is distributed (Citus wants IMMUTABLE functions there).
 _TOUCHED = "updated_at = excluded.updated_at"
@@ -128,11 +130,13 @@ async def upsert_columns(
                 (row.e164_number, Upserted(row.id, row.e164_number, row.created, row.status, row))
                 for row in result
             )
-        else:  # by position (_LEAN's order): a Row's attributes by name cost ~1 us each
-            stored.update(
-                (e164, Upserted(id_, e164, created, status))
-                for id_, e164, created, status in result
-            )
+        else:
+            ids, e164s, created, statuses = result.one()
+            if ids is not None:  # array_agg of no rows is NULL
+                stored.update(
+                    (e164, Upserted(id_, e164, new, status))
+                    for id_, e164, new, status in zip(ids, e164s, created, statuses, strict=True)
+                )
     return stored
 
 

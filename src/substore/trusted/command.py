@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from substore.config import get_settings
 from substore.errors import NotFoundError, ValidationError
-from substore.trusted.manifest import ManifestError, document_id, read_manifest
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,6 +39,7 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def _add(args: argparse.Namespace) -> int:
     from substore.graphql.schema import build_schema
+    from substore.trusted.manifest import ManifestError, read_manifest
 
     try:
         documents = read_manifest(args.manifest, build_schema()._schema)
@@ -75,6 +75,10 @@ def _list(_: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
+    # graphql (the manifest's checks) loads when a documents command runs, not with every
+    # command (`substore import` starts without it).
+    from substore.trusted.manifest import document_id
+
     digest = document_id(args.id)
 
     async def work(engine: AsyncEngine) -> bool:

@@ -53,6 +53,7 @@ from substore.web.execution import (
     execute,
     masked,
 )
+from substore.web.interactive import Interactive, check_batch, is_batch
 from substore.web.lookups import Lookups
 from substore.web.media import MediaType, negotiate
 from substore.web.observe import (
@@ -106,6 +107,8 @@ def create_app(
     principals = auth.PrincipalCache(settings.auth_cache_seconds)
     cpu = CpuPool(settings.normalize_workers, services.warm_up)
     limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    imports = RateLimiter(settings.import_rate_limit_per_second, settings.import_rate_limit_burst)
+    interactive = Interactive()
     failures = FailureThrottle(settings.unknown_key_limit, settings.unknown_key_window_seconds)
     accounts: TTLCache[int, Any] = TTLCache(10_000, settings.account_cache_seconds)
     verifier = tokens.from_settings(settings)  # None: API keys only
@@ -122,7 +125,9 @@ def create_app(
             cpu.start()
         app.state.readers = Readers(app.state.engine, settings.pool_size)
         lookups = Lookups(app.state.readers, settings.lookup_statements)
-        app.state.gate = Gate(app.state.engine, principals, limiter, failures, accounts, verifier)
+        app.state.gate = Gate(
+            app.state.engine, principals, limiter, failures, accounts, verifier, imports
+        )
         app.state.runtime = Runtime(
             app.state.engine,
             schema,
@@ -166,17 +171,21 @@ def create_app(
         if request.method == "GET" and _wants_ide(request):
             return FileResponse(GRAPHIQL / "index.html")
         fields: dict[str, Any] = {}  # for the access log: filled as the request goes
-        response = await _answer(request, request_id, fields)
+        batch = is_batch(request)
+        response = await _answer(request, request_id, fields, batch)
         observe(request_id, fields, response.status_code, started, _client(request))
+        interactive.answered(response, fields, started, batch)
         return response
 
-    async def _answer(request: Request, request_id: str, fields: dict[str, Any]) -> Response:
+    async def _answer(
+        request: Request, request_id: str, fields: dict[str, Any], batch: bool
+    ) -> Response:
         state = request.app.state
         accept = _accept(request)
         accepted, streams = negotiate(accept), sse.wants_events(accept)
         media = accepted or MediaType.JSON  # for a 406 too: the client takes neither
         try:
-            principal, headers = await _gate().admit(request)
+            principal, headers = await _gate().admit(request, batch)
             # "key" is the actor: a key's prefix, or a token's sub ("auth" tells which).
             fields |= {
                 "account": principal.account_id,
@@ -188,6 +197,7 @@ def create_app(
             resolve = partial(state.trusted.resolve, principal=principal)
             operation = await read_operation(request, settings.max_body_bytes, resolve)
             fields |= {"kind": operation.kind.value, "operation": loggable(operation.label)}
+            check_batch(operation, batch)
             if operation.kind is OperationType.SUBSCRIPTION:
                 if not streams:
                     raise RequestError(Code.BAD_REQUEST, SUBSCRIPTION_MESSAGE)

@@ -73,27 +73,35 @@ class Gate:
     failures: FailureThrottle
     accounts: TTLCache[int, Any]  # the endpoint's: an account a token names is read once
     tokens: Verifier | None = None  # None: JWTs are off, only API keys
+    # Import batches' own bucket (a bulk endpoint's limit, as Klaviyo's or Attentive's
+    # bulk APIs have): a default import is not held to interactive requests' rate.
+    imports: RateLimiter | None = None
 
-    async def admit(self, request: Request) -> tuple[auth.Principal, dict[str, str]]:
-        """The caller and the rate limiter's headers; RequestError if it is refused."""
+    async def admit(
+        self, request: Request, batch: bool = False
+    ) -> tuple[auth.Principal, dict[str, str]]:
+        """The caller and the rate limiter's headers; RequestError if it is refused.
+        `batch`: the request says it is an import batch (counted in the imports' bucket)."""
         client = request.client.host if request.client else "-"
-        return await self.admit_credential(request.headers.get("authorization"), client)
+        return await self.admit_credential(request.headers.get("authorization"), client, batch)
 
     async def admit_credential(
-        self, header: str | None, client: str
+        self, header: str | None, client: str, batch: bool = False
     ) -> tuple[auth.Principal, dict[str, str]]:
         """As `admit`, for an Authorization value that came some other way (a WebSocket's
         connection_init payload) from `client` (an address)."""
         # Throttled as the connection cap counts: an IPv6 client holds a whole /64.
         client = connections.client_key(client) or client
         principal = await self._principal(header, client)
-        verdict = self.limiter.check(f"{principal.account_id}:{principal.method}:{principal.actor}")
+        limiter = self.imports if batch and self.imports is not None else self.limiter
+        verdict = limiter.check(f"{principal.account_id}:{principal.method}:{principal.actor}")
         if not verdict.allowed:
             who = "API key" if principal.method is auth.Method.KEY else "token's subject (sub)"
+            what = "import batches" if limiter is self.imports else "requests"
             raise RequestError(
                 Code.TOO_MANY_REQUESTS,
-                f"This {who} sent more than {self.limiter.burst} requests at once or "
-                f"{self.limiter.per_second:g} a second: retry after "
+                f"This {who} sent more than {limiter.burst} {what} at once or "
+                f"{limiter.per_second:g} a second: retry after "
                 f"{verdict.headers['Retry-After']} s.",
                 verdict.headers,
             )
