@@ -20,7 +20,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only
 
-from substore import embedded
+from substore import citus, embedded
 from substore.config import Settings
 from substore.errors import ConfigError
 
@@ -142,8 +142,12 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the schema to `revision` with Alembic, on the engine's database."""
+async def migrate(
+    engine: AsyncEngine, revision: str = "head", *, distribute: bool = True
+) -> citus.Distribution | None:
+    """Upgrade the schema to `revision` with Alembic, on the engine's database; then, where
+    the database has Citus and `distribute`, distribute the tables (citus.py). What
+    distributing did, if it ran."""
     from alembic import command
 
     def _upgrade(sync_conn: Connection) -> None:
@@ -151,10 +155,21 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
         config.attributes["connection"] = sync_conn
         command.upgrade(config, revision)
 
-    async with engine.begin() as conn:
-        # Two processes (the server and a CLI command) may migrate at once: one waits.
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-        await conn.run_sync(_upgrade)
+    async with engine.connect() as conn:
+        # Two processes (the server and a CLI command) may migrate at once: one waits, and
+        # finds the schema upgraded and the tables distributed.
+        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        await conn.commit()
+        try:
+            async with conn.begin():
+                await conn.run_sync(_upgrade)
+            if not distribute:
+                return None
+            async with conn.begin():
+                return await citus.distribute_tables(conn)
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+            await conn.commit()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

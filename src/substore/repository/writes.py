@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.errors import DuplicateError
-from substore.repository import consent, outbox
+from substore.repository import consent, outbox, routing
 from substore.repository.consent import Incoming, Provenance
 from substore.repository.subscribers import (
     KEY_COLUMNS,
@@ -43,6 +42,9 @@ _LEAN = "up.id, up.e164_number, up.created, up.status"  # what a batch reads bac
 # now() itself where the table is distributed (Citus wants IMMUTABLE functions there).
 _TOUCHED = "updated_at = excluded.updated_at"
 _OPT_OUT = ("unsubscribed_at", "unsubscribe_source")  # what a status change may write too
+# The identity's own sequence, named: on Citus a statement may run on the account's shard
+# (routing.py), which has no column default.
+_NEXT_ID = "nextval('subscribers_id_seq')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,9 @@ async def upsert_columns(
             **outbox.params(provenance),
             **group.arrays,
         }
-        result = await conn.execute(sa.text(_upsert_sql(group.provided, full_rows)), params)
+        result = await routing.execute(
+            conn, account_id, _upsert_sql(group.provided, full_rows), params
+        )
         if full_rows:
             stored.update(
                 (row.e164_number, Upserted(row.id, row.e164_number, row.created, row.status, row))
@@ -170,8 +174,8 @@ def _upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     changed = outbox.changes((*outbox.WRITTEN_KEYS, *provided, *_OPT_OUT))
     statement = f"""WITH i AS (SELECT * FROM unnest({arrays}) AS i({", ".join(columns)})),
 up AS (
-  INSERT INTO subscribers AS s (account_id, {", ".join(values)})
-  SELECT CAST(:account_id AS bigint), {", ".join(values.values())} FROM i
+  INSERT INTO subscribers AS s (id, account_id, {", ".join(values)})
+  SELECT {_NEXT_ID}, CAST(:account_id AS bigint), {", ".join(values.values())} FROM i
   ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}
   -- xmax is 0 only on a row this statement inserted: exact even under concurrency.
   RETURNING {returning}, (s.xmax = 0) AS created,
@@ -214,8 +218,8 @@ def _plain_upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     returning = "s.*" if full_rows else "s.id, s.e164_number, s.status"
     changed = outbox.changes((*outbox.WRITTEN_KEYS, *provided))
     return f"""WITH up AS (
-  INSERT INTO subscribers AS s (account_id, {", ".join(columns)}, consent_source)
-  SELECT CAST(:account_id AS bigint), {", ".join(values)}, CAST(:source AS text)
+  INSERT INTO subscribers AS s (id, account_id, {", ".join(columns)}, consent_source)
+  SELECT {_NEXT_ID}, CAST(:account_id AS bigint), {", ".join(values)}, CAST(:source AS text)
   FROM unnest({_arrays(columns)}) AS i({", ".join(columns)})
   ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}, {_TOUCHED}
   RETURNING {returning}, (s.xmax = 0) AS created, false AS changed, {changed} AS changes
@@ -278,7 +282,7 @@ async def update_subscriber(
     }
     try:
         async with conn.begin_nested():
-            return (await conn.execute(sa.text(_update_sql(row)), params)).first()
+            return (await routing.execute(conn, account_id, _update_sql(row), params)).first()
     except IntegrityError as error:
         if "uq_subscribers_account_id_e164_number" not in str(error.orig):
             raise
