@@ -167,9 +167,13 @@ SEEKS = "Index Cond: ((account_id = $1) AND ((e164_number)::text = $2))"
 async def lookup_plan(conn: Any, account_id: int) -> str:
     """The plan the connection's prepared lookup by number runs now, after it has run
     enough times for PostgreSQL to keep one plan for it."""
-    from substore import repository
+    from substore import citus, repository
     from substore.repository.subscribers import _BY_E164
 
+    if await citus.has_citus(conn):
+        import pytest
+
+        pytest.skip("on Citus the worker plans each routed lookup with its values: no generic plan")
     for _ in range(8):  # five custom plans, then PostgreSQL may settle on a generic one
         await repository.get_subscriber_by_e164(conn, account_id, "+12025550100")
     driver = (await conn.get_raw_connection()).driver_connection

@@ -122,9 +122,8 @@ def migrate(
     async def run() -> tuple[str | None, str | None, citus.Distribution | None]:
         engine = await db.open_engine(settings, pool_size=1)
         try:
-            before = await db.current_revision(engine)
-            spread = await db.migrate(engine, distribute=distribute)
-            return before, await db.current_revision(engine), spread
+            done = await db.migrate(engine, distribute=distribute)
+            return done.before, await db.current_revision(engine), done.distribution
         finally:
             await engine.dispose()
 

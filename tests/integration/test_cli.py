@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from subprocess import PIPE
 
 from tests import cluster
 from tests.support import new_database
@@ -184,3 +186,32 @@ def test_the_import_and_export_clients_start_without_the_database_layer():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert loaded.stdout.strip() == "[]"
+
+
+async def test_two_migrates_at_once_both_succeed_and_distribute_once(server_url):
+    async with new_database(server_url, "substore_cli") as url:
+        env = {**os.environ, "SUBSTORE_DATABASE_URL": url}
+        both = [
+            await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "substore.cli", "migrate", env=env, stdout=PIPE
+            )
+            for _ in "ab"
+        ]
+        outputs = [(await process.communicate())[0].decode() for process in both]
+        assert [process.returncode for process in both] == [0, 0], outputs
+        citus = await cluster.workers(url.replace("+asyncpg", "")) is not None
+        assert sum("substore: distributed on Citus" in out for out in outputs) == (
+            1 if citus else 0
+        )
+        assert sum("from nothing to" in out for out in outputs) == 1
+
+
+async def test_any_command_on_a_fresh_citus_database_distributes_it_as_serve_does(server_url):
+    """serve prepares its store as every command does: migrated, and on Citus distributed."""
+    async with new_database(server_url, "substore_cli") as url:
+        listed = substore("accounts", "list", url=url)
+        assert listed.returncode == 0, listed.stderr
+        again = substore("migrate", url=url)
+        assert again.returncode == 0 and "already up to date" in again.stdout
+        citus = await cluster.workers(url.replace("+asyncpg", "")) is not None
+        assert ("were already distributed on Citus" in again.stdout) == citus
