@@ -104,14 +104,16 @@ async def new_database(server_url: str, prefix: str) -> AsyncIterator[str]:
         async with admin.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        if nodes is not None:
-            await cluster.join(server_url, name, nodes)
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        if nodes:
-            await cluster.leave(server_url, name, nodes)
+        try:
+            if nodes is not None:
+                await cluster.join(server_url, name, nodes)
+            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        finally:  # a test that failed or skipped inside leaves no database behind
+            async with admin.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            if nodes:
+                await cluster.leave(server_url, name, nodes)
     finally:
         await admin.dispose()
 

@@ -290,3 +290,48 @@ async def test_on_its_node_an_account_write_sends_nothing_further(
     finally:
         await node.dispose()
     assert sent.commands == []
+
+
+async def test_a_write_through_the_account_write_function_does_what_the_statement_does(
+    engine, account, other_account
+):
+    """The form a distributed database uses (routing.py), run here too: the function runs
+    the statement as given where it holds no shard, so both accounts end up the same."""
+
+    async def writes(conn, account_id: int) -> list[object]:
+        at = Provenance(datetime(2030, 1, 2, tzinfo=UTC), "test", "key", message=True)
+        batch = [write(f"+1205555{n:04d}", first_name="A", attributes={"n": n}) for n in range(5)]
+        created = await repository.upsert_subscribers(conn, account_id, batch, at)
+        stop = await repository.upsert_subscriber(
+            conn, account_id, write("+12055550009", status="UNSUBSCRIBED"), at
+        )
+        changed = await repository.update_subscriber(
+            conn, account_id, created[0].id, SubscriberWrite({}, {"status": "UNSUBSCRIBED"}), at
+        )
+        gone = await repository.delete_subscribers(conn, account_id, [created[1].id], True)
+        shape = [
+            [(r.e164_number, r.created, r.status) for r in created],
+            (stop.e164_number, stop.status, stop.subscriber.first_name),
+            (changed.status, changed.unsubscribed_at, changed.first_name),
+            len(gone),
+        ]
+        return shape
+
+    async with engine.begin() as conn:
+        direct = await writes(conn, account.id)
+    async with engine.begin() as conn:
+        conn.info["substore.account_write"] = True  # as on a distributed database
+        try:
+            routed = await writes(conn, other_account.id)
+        finally:
+            del conn.info["substore.account_write"]
+    assert routed == direct
+    async with engine.connect() as conn:
+        counts = await conn.execute(
+            sa.text(
+                "SELECT account_id, count(*) FROM subscriber_events "
+                "WHERE account_id IN (:a, :b) GROUP BY account_id"
+            ),
+            {"a": account.id, "b": other_account.id},
+        )
+        assert len({n for _, n in counts}) == 1  # the same events, through either form
