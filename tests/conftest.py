@@ -17,7 +17,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from substore import auth, citus, db, services
+from substore import auth, db, services
 from substore.config import Settings
 from substore.repository import Record as Account
 from substore.web.app import create_app
@@ -40,8 +40,7 @@ def server_url() -> Iterator[str]:
 async def database_url(server_url: str) -> AsyncIterator[str]:
     async with new_database(server_url, "substore_test") as url:
         engine = db.create_engine(url, pool_size=1)
-        await db.migrate(engine)
-        await citus.distribute(engine)  # on a Citus coordinator; nothing on PostgreSQL
+        await db.migrate(engine)  # on a Citus coordinator it distributes the tables too
         await engine.dispose()
         yield url
 

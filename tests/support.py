@@ -104,14 +104,16 @@ async def new_database(server_url: str, prefix: str) -> AsyncIterator[str]:
         async with admin.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        if nodes is not None:
-            await cluster.join(server_url, name, nodes)
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        if nodes:
-            await cluster.leave(server_url, name, nodes)
+        try:
+            if nodes is not None:
+                await cluster.join(server_url, name, nodes)
+            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        finally:  # a test that failed or skipped inside leaves no database behind
+            async with admin.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            if nodes:
+                await cluster.leave(server_url, name, nodes)
     finally:
         await admin.dispose()
 
@@ -167,9 +169,13 @@ SEEKS = "Index Cond: ((account_id = $1) AND ((e164_number)::text = $2))"
 async def lookup_plan(conn: Any, account_id: int) -> str:
     """The plan the connection's prepared lookup by number runs now, after it has run
     enough times for PostgreSQL to keep one plan for it."""
-    from substore import repository
+    from substore import citus, repository
     from substore.repository.subscribers import _BY_E164
 
+    if await citus.has_citus(conn):
+        import pytest
+
+        pytest.skip("on Citus the worker plans each routed lookup with its values: no generic plan")
     for _ in range(8):  # five custom plans, then PostgreSQL may settle on a generic one
         await repository.get_subscriber_by_e164(conn, account_id, "+12025550100")
     driver = (await conn.get_raw_connection()).driver_connection

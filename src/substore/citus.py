@@ -4,8 +4,9 @@ accounts, api_keys and trusted_documents become reference tables (a copy on ever
 subscribers, consent_events, the outbox, webhooks and import_batches are distributed by account_id and
 co-located, so that everything one account reads or writes is routed to one shard. Every
 key of those tables starts with account_id (migration 0005), which is what Citus asks of
-them. On PostgreSQL without the citus extension in the database, nothing here changes
-anything.
+them. With no worker registered, Citus 14 puts every shard on the coordinator (and the
+shards can be moved to workers added later: citus_rebalance_start()). On PostgreSQL
+without the citus extension in the database, nothing here changes anything.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from substore.errors import ConfigError
 
 REFERENCE = ("accounts", "api_keys", "trusted_documents")
 DISTRIBUTED = (
@@ -36,14 +39,22 @@ _STATE = """SELECT logicalrelid::regclass::text AS name,
 FROM pg_dist_partition"""
 
 
-class DistributionError(Exception):
-    """The tables are in a state this command will not change by itself."""
+class DistributionError(ConfigError):
+    """The tables are in a state this command will not change by itself (serve reports it
+    as it reports an unreachable database)."""
+
+
+# An account's write statements go through this function (repository/routing.py): Citus
+# hands each call to the node that holds the account's shards.
+WRITE_FUNCTION = "substore_account_write(bigint,text,text[])"
+_WORKERS = "SELECT count(*) FROM pg_dist_node WHERE groupid <> 0 AND isactive"
 
 
 @dataclass(frozen=True, slots=True)
 class Distribution:
     citus: bool  # the database has the citus extension
     changed: tuple[str, ...] = ()  # what this call distributed, e.g. "subscribers by account_id"
+    workers: int = 0  # worker nodes registered; with none, the coordinator holds every shard
 
 
 async def has_citus(conn: AsyncConnection) -> bool:
@@ -57,31 +68,51 @@ async def table_kinds(conn: AsyncConnection) -> dict[str, str]:
 
 
 async def distribute(engine: AsyncEngine) -> Distribution:
-    """Make accounts and api_keys reference tables and the account tables distributed by
-    account_id (co-located), those that are not already; idempotent."""
+    """distribute_tables in a transaction of its own."""
     async with engine.begin() as conn:
-        if not await has_citus(conn):
-            return Distribution(citus=False)
-        kinds = await table_kinds(conn)
-        wrong = [t for t in (*REFERENCE, *DISTRIBUTED) if kinds.get(t, _wanted(t)) != _wanted(t)]
-        if wrong:
-            raise DistributionError(
-                f"Citus already holds {', '.join(f'{t} ({kinds[t]})' for t in wrong)}; "
-                "undistribute them first (SELECT undistribute_table('TABLE', "
-                "cascade_via_foreign_keys => true)) and run substore migrate again"
-            )
-        # Otherwise the tables that refer to accounts become Citus local tables on the way.
-        await conn.execute(text("SET LOCAL citus.enable_local_reference_table_foreign_keys TO off"))
-        missing = [t for t in (*REFERENCE, *DISTRIBUTED) if t not in kinds]
-        for table in missing:
-            statement, params = _make(table)
-            try:
-                await conn.execute(text(statement), params)
-            except DBAPIError as error:  # no worker nodes, a node unreachable, ...
-                raise DistributionError(
-                    f"Citus could not distribute {table}: {error.orig}"
-                ) from None
-        return Distribution(citus=True, changed=tuple(f"{t} ({_wanted(t)})" for t in missing))
+        return await distribute_tables(conn)
+
+
+async def distribute_tables(conn: AsyncConnection) -> Distribution:
+    """Make accounts and api_keys reference tables and the account tables distributed by
+    account_id (co-located), those that are not already, and delegate the account write
+    function by its account; idempotent. The caller holds the migration lock."""
+    if not await has_citus(conn):
+        return Distribution(citus=False)
+    kinds = await table_kinds(conn)
+    wrong = [t for t in (*REFERENCE, *DISTRIBUTED) if kinds.get(t, _wanted(t)) != _wanted(t)]
+    if wrong:
+        raise DistributionError(
+            f"Citus already holds {', '.join(f'{t} ({kinds[t]})' for t in wrong)}; "
+            "undistribute them first (SELECT undistribute_table('TABLE', "
+            "cascade_via_foreign_keys => true)) and run substore migrate again"
+        )
+    # Otherwise the tables that refer to accounts become Citus local tables on the way.
+    await conn.execute(text("SET LOCAL citus.enable_local_reference_table_foreign_keys TO off"))
+    missing = [t for t in (*REFERENCE, *DISTRIBUTED) if t not in kinds]
+    for table in missing:
+        await _run(conn, table, *_make(table))
+    changed = [f"{t} ({_wanted(t)})" for t in missing]
+    if not await conn.scalar(text(DELEGATED)):
+        await _run(conn, "substore_account_write", _DELEGATE, {"f": WRITE_FUNCTION})
+        changed.append("substore_account_write (by account_id)")
+    workers = int(await conn.scalar(text(_WORKERS)) or 0)
+    return Distribution(citus=True, changed=tuple(changed), workers=workers)
+
+
+# Delegated: Citus runs a call on the node of the account's shards, in a transaction too.
+_DELEGATE = """SELECT create_distributed_function(CAST(CAST(:f AS text) AS regprocedure), '$1',
+  colocate_with => 'subscribers', force_delegation => true)"""
+DELEGATED = """SELECT EXISTS (SELECT 1 FROM pg_dist_object
+  WHERE objid = to_regprocedure('substore_account_write(bigint,text,text[])')
+    AND distribution_argument_index IS NOT NULL)"""
+
+
+async def _run(conn: AsyncConnection, name: str, statement: str, params: dict[str, str]) -> None:
+    try:
+        await conn.execute(text(statement), params)
+    except DBAPIError as error:  # a node unreachable, a table Citus cannot take, ...
+        raise DistributionError(f"Citus could not distribute {name}: {error.orig}") from None
 
 
 def _wanted(table: str) -> str:

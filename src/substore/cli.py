@@ -265,6 +265,12 @@ def _migrate(args: argparse.Namespace) -> int:
         print(f"substore: distributed on Citus: {', '.join(spread.changed)}")
     elif spread and spread.citus:
         print("substore: the tables were already distributed on Citus (by account_id)")
+    if spread and spread.citus and not spread.workers:
+        print(
+            "substore: no Citus worker is registered, so the coordinator holds every shard; "
+            "add workers (SELECT citus_add_node('HOST', PORT)) and move shards to them "
+            "(SELECT citus_rebalance_start())"
+        )
     return 0
 
 

@@ -22,8 +22,9 @@ T = TypeVar("T")
 
 
 async def with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """`work(engine)` on a database migrated first, as serve does: a store that was never
-    served has no tables, and every command met that as a traceback."""
+    """`work(engine)` on a database migrated (and on Citus distributed) first, as serve
+    does: a store that was never served has no tables, and every command met that as a
+    traceback."""
     engine = await db.open_engine(settings, pool_size=1)
     try:
         await db.migrate(engine)
@@ -122,10 +123,8 @@ def migrate(
     async def run() -> tuple[str | None, str | None, citus.Distribution | None]:
         engine = await db.open_engine(settings, pool_size=1)
         try:
-            before = await db.current_revision(engine)
-            await db.migrate(engine)
-            spread = await citus.distribute(engine) if distribute else None
-            return before, await db.current_revision(engine), spread
+            done = await db.migrate(engine, distribute=distribute)
+            return done.before, await db.current_revision(engine), done.distribution
         finally:
             await engine.dispose()
 

@@ -12,6 +12,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -21,7 +22,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only
 
-from substore import embedded
+from substore import citus, embedded
 from substore.config import Settings
 from substore.errors import ConfigError
 
@@ -150,8 +151,17 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the schema to `revision` with Alembic, on the engine's database."""
+@dataclass(frozen=True, slots=True)
+class Migrated:
+    before: str | None  # the revision found under the lock (None: a database never migrated)
+    distribution: citus.Distribution | None  # what distributing did, if it ran
+
+
+async def migrate(
+    engine: AsyncEngine, revision: str = "head", *, distribute: bool = True
+) -> Migrated:
+    """Upgrade the schema to `revision` with Alembic, on the engine's database; then, where
+    the database has Citus and `distribute`, distribute the tables (citus.py)."""
     from alembic import command
 
     def _upgrade(sync_conn: Connection) -> None:
@@ -159,20 +169,36 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
         config.attributes["connection"] = sync_conn
         command.upgrade(config, revision)
 
-    async with engine.begin() as conn:
-        # Two processes (the server and a CLI command) may migrate at once: one waits.
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-        await conn.run_sync(_upgrade)
+    async with engine.connect() as conn:
+        # Two processes (the server and a CLI command) may migrate at once: one waits, and
+        # finds the schema upgraded and the tables distributed.
+        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        await conn.commit()
+        try:
+            async with conn.begin():
+                before = await _revision(conn)
+                await conn.run_sync(_upgrade)
+            if not distribute or revision != "head":  # an older schema is not distributed
+                return Migrated(before, None)
+            async with conn.begin():
+                return Migrated(before, await citus.distribute_tables(conn))
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+            await conn.commit()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     """The schema's Alembic revision; None for a database that was never migrated."""
     async with engine.connect() as conn:
-        exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
-        if not exists:
-            return None
-        # A text() query's scalar is untyped to SQLAlchemy: version_num is a varchar.
-        return cast(str | None, await conn.scalar(text("SELECT version_num FROM alembic_version")))
+        return await _revision(conn)
+
+
+async def _revision(conn: AsyncConnection) -> str | None:
+    exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+    if not exists:
+        return None
+    # A text() query's scalar is untyped to SQLAlchemy: version_num is a varchar.
+    return cast(str | None, await conn.scalar(text("SELECT version_num FROM alembic_version")))
 
 
 @contextlib.contextmanager

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
+import asyncio
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from tests.e2e.importing import live_servers
-from tests.support import serve_in_thread
+from tests.support import new_database, serve_in_thread
 
 from substore import auth, services
 from substore.config import Settings
@@ -24,26 +22,15 @@ def servers(database_url: str) -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def fresh_database(server_url: str) -> Iterator[str]:
-    """An empty database, so serve meets a store with no accounts."""
-    name = f"substore_e2e_{uuid.uuid4().hex[:10]}"
-    admin = make_url(server_url).set(drivername="postgresql+asyncpg")
-    yield from _with_database(admin, name)
-
-
-def _with_database(admin, name: str) -> Iterator[str]:
-    import asyncio
-
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    async def run(sql: str) -> None:
-        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    yield admin.set(database=name).render_as_string(hide_password=False)
-    asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    """An empty database (on every node of a Citus cluster), so serve meets a store with
+    no accounts."""
+    with asyncio.Runner() as runner:
+        database = new_database(server_url, "substore_e2e")
+        url = runner.run(database.__aenter__())
+        try:
+            yield url
+        finally:
+            runner.run(database.__aexit__(None, None, None))
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import uuid
+from subprocess import PIPE
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from tests import cluster
 from tests.support import new_database
 
-from substore import commands
+from substore import commands, db
 
 
 def substore(*args: str, url: str) -> subprocess.CompletedProcess[str]:
@@ -184,3 +190,56 @@ def test_the_import_and_export_clients_start_without_the_database_layer():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert loaded.stdout.strip() == "[]"
+
+
+async def test_two_migrates_at_once_both_succeed_and_distribute_once(server_url):
+    async with new_database(server_url, "substore_cli") as url:
+        env = {**os.environ, "SUBSTORE_DATABASE_URL": url}
+        both = [
+            await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "substore.cli", "migrate", env=env, stdout=PIPE
+            )
+            for _ in "ab"
+        ]
+        outputs = [(await process.communicate())[0].decode() for process in both]
+        assert [process.returncode for process in both] == [0, 0], outputs
+        citus = await cluster.workers(url.replace("+asyncpg", "")) is not None
+        assert sum("substore: distributed on Citus" in out for out in outputs) == (
+            1 if citus else 0
+        )
+        assert sum("from nothing to" in out for out in outputs) == 1
+
+
+async def test_any_command_on_a_fresh_citus_database_distributes_it_as_serve_does(server_url):
+    """serve prepares its store as every command does: migrated, and on Citus distributed."""
+    async with new_database(server_url, "substore_cli") as url:
+        listed = substore("accounts", "list", url=url)
+        assert listed.returncode == 0, listed.stderr
+        again = substore("migrate", url=url)
+        assert again.returncode == 0 and "already up to date" in again.stdout
+        citus = await cluster.workers(url.replace("+asyncpg", "")) is not None
+        assert ("were already distributed on Citus" in again.stdout) == citus
+
+
+async def test_migrate_with_no_worker_says_the_coordinator_holds_every_shard(server_url):
+    if await cluster.workers(server_url) is None:
+        pytest.skip("needs Citus: SUBSTORE_TEST_DATABASE_URL naming a coordinator")
+    name = f"substore_alone_{uuid.uuid4().hex[:8]}"
+    admin = db.create_engine(server_url, pool_size=1)
+    try:
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        alone = db.create_engine(url, pool_size=1)
+        async with alone.begin() as conn:  # the extension, and no worker registered
+            await conn.execute(text("CREATE EXTENSION citus"))
+        await alone.dispose()
+        done = substore("migrate", url=url)
+        assert done.returncode == 0, done.stderr
+        assert "the coordinator holds every shard" in done.stdout
+    finally:
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()

@@ -93,7 +93,7 @@ async def test_a_pooled_connection_whose_backend_died_is_replaced_at_checkout(
             pid = await conn.scalar(text("SELECT pg_backend_pid()"))
         killer = db.create_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
         async with killer.connect() as conn:
-            await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            await conn.execute(text("SELECT pg_terminate_backend(CAST(:p AS integer))"), {"p": pid})
         await killer.dispose()
         await asyncio.sleep(0.2)  # the closed socket reaches the client
         monkeypatch.setattr(db, "PLAN_MAX_AGE_SECONDS", 0.0)

@@ -90,7 +90,7 @@ async def test_a_lost_connection_costs_one_503_and_the_next_lookup_is_answered(e
         assert (await client.post("/graphql", json={"query": LOOKUP})).status_code == 200
         pid = await _pid(app.state.readers)
         async with engine.connect() as conn:  # as a failover or an administrator would
-            await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            await conn.execute(text("SELECT pg_terminate_backend(CAST(:p AS integer))"), {"p": pid})
         assert not await _backends(engine, {pid})
         answers = [await client.post("/graphql", json={"query": LOOKUP}) for _ in range(3)]
     # A planned read that meets the dead connection is answered again by the plain

@@ -109,9 +109,14 @@ async def test_retries_keep_the_webhook_id(store, receiver, dispatchers):
     assert await wait_for(lambda: len(receiver.received) == 3)
     assert len({r.webhook_id for r in receiver.received}) == 1
     assert all(r.verified for r in receiver.received)
-    page = await store.api.data(DELIVERIES, id=endpoint_id)
-    [delivery] = [e["node"] for e in page["webhookDeliveries"]["edges"]]
-    assert delivery["status"] == "SUCCEEDED" and delivery["attempts"] == 3
+
+    async def succeeded() -> dict | None:  # recorded once the receiver has answered
+        page = await store.api.data(DELIVERIES, id=endpoint_id)
+        [delivery] = [e["node"] for e in page["webhookDeliveries"]["edges"]]
+        return delivery if delivery["status"] == "SUCCEEDED" else None
+
+    delivery = await poll(succeeded)
+    assert delivery and delivery["attempts"] == 3
     assert delivery["webhookId"] == receiver.received[0].webhook_id
 
 

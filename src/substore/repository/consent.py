@@ -136,8 +136,9 @@ def events_cte(incoming: Incoming, input_alias: str | None) -> str:
     evidence = incoming.consented_at or "NULL"
     join = f"JOIN {input_alias} USING (e164_number)" if input_alias else ""
     return f"""events AS (
-  INSERT INTO consent_events (account_id, subscriber_id, at, action, source, detail)
-  SELECT CAST(:account_id AS bigint), up.id, CAST(:at AS timestamptz),
+  INSERT INTO consent_events (id, account_id, subscriber_id, at, action, source, detail)
+  SELECT nextval('consent_events_id_seq'), CAST(:account_id AS bigint), up.id,
+    CAST(:at AS timestamptz),
     CASE WHEN up.status = 'UNSUBSCRIBED' AND {asked} AND NOT up.changed
       THEN 'RESUBSCRIBE_REFUSED' ELSE up.status END,
     CASE WHEN up.status = 'SUBSCRIBED' THEN up.consent_source ELSE CAST(:source AS text) END,

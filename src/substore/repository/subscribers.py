@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.models import Subscriber, table
-from substore.repository import outbox
+from substore.repository import outbox, routing
 from substore.repository.consent import Provenance
 
 subscribers = table(Subscriber)
@@ -89,11 +89,11 @@ async def delete_subscribers(
     subscribe it again. The status is read under each row's lock, so an opt-out racing the
     delete is never lost.
     """
-    statement = sa.text(
+    statement = (
         """WITH target AS (SELECT unnest(CAST(:ids AS bigint[])) AS id),
 gone AS (
   DELETE FROM subscribers s USING target t
-  WHERE s.account_id = :account_id AND s.id = t.id
+  WHERE s.account_id = CAST(:account_id AS bigint) AND s.id = t.id
     AND (CAST(:forget AS boolean) OR s.status <> 'UNSUBSCRIBED')
   RETURNING s.id, s.e164_number, s.status
 ),
@@ -101,7 +101,7 @@ kept AS (
   UPDATE subscribers s SET first_name = NULL, last_name = NULL, email = NULL,
     attributes = '{}'::jsonb, updated_at = now()
   FROM target t
-  WHERE s.account_id = :account_id AND s.id = t.id
+  WHERE s.account_id = CAST(:account_id AS bigint) AND s.id = t.id
     AND NOT CAST(:forget AS boolean) AND s.status = 'UNSUBSCRIBED'
   RETURNING s.id, s.e164_number, s.status
 ),
@@ -121,7 +121,7 @@ removed AS (
         "at": provenance.at,
         **outbox.params(provenance),
     }
-    return {row.id for row in await conn.execute(statement, params)}
+    return {row.id for row in await routing.execute(conn, account_id, statement, params)}
 
 
 # --- subscribers: reads --------------------------------------------------------------

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, table
-from substore.repository.events import counters, newest_sequence
+from substore.repository.events import counters, last_sequence, newest_sequence
 from substore.repository.events import subscriber_events as events
 from substore.repository.subscribers import Record
 
@@ -29,12 +29,10 @@ async def create_endpoint(
 ) -> Record:
     values = {"account_id": account_id, "url": url, "event_types": event_types, "secret": secret}
     # A new endpoint starts at the account's newest event (its counter, which stays right
-    # when every event has been pruned): it gets what happens from now on.
-    statement = (
-        endpoints.insert()
-        .values(**values, delivered_sequence=newest_sequence(account_id))
-        .returning(endpoints)
-    )
+    # when every event has been pruned): it gets what happens from now on. Read first, not
+    # as a subquery of the INSERT: Citus routes no INSERT with a subquery.
+    newest = await last_sequence(conn, account_id)
+    statement = endpoints.insert().values(**values, delivered_sequence=newest).returning(endpoints)
     return cast(Record, (await conn.execute(statement)).one())
 
 

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.errors import DuplicateError
-from substore.repository import consent, outbox
+from substore.repository import consent, outbox, routing
 from substore.repository.consent import Incoming, Provenance
 from substore.repository.subscribers import (
     KEY_COLUMNS,
@@ -40,11 +39,17 @@ _PG_TYPES = {
 _PLAIN = tuple(c for c in PROFILE_COLUMNS if c not in consent.CONSENT_COLUMNS)
 # What a batch reads back: one row of four arrays, in this order. Row by row, SQLAlchemy's
 # fetch cost ~5 us a row, more than asyncpg's decoding of the arrays.
-_LEAN = "array_agg(up.id), array_agg(up.e164_number), array_agg(up.created), array_agg(up.status)"
+_LEAN = (
+    "array_agg(up.id) AS ids, array_agg(up.e164_number) AS e164_numbers,"
+    " array_agg(up.created) AS created, array_agg(up.status) AS statuses"
+)
 # The column default's now(), the time the transaction began: DO UPDATE SET may not call
 # now() itself where the table is distributed (Citus wants IMMUTABLE functions there).
 _TOUCHED = "updated_at = excluded.updated_at"
 _OPT_OUT = ("unsubscribed_at", "unsubscribe_source")  # what a status change may write too
+# The identity's own sequence, named: on Citus a statement may run on the account's shard
+# (routing.py), which has no column default.
+_NEXT_ID = "nextval('subscribers_id_seq')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +129,9 @@ async def upsert_columns(
             **outbox.params(provenance),
             **group.arrays,
         }
-        result = await conn.execute(sa.text(_upsert_sql(group.provided, full_rows)), params)
+        result = await routing.execute(
+            conn, account_id, _upsert_sql(group.provided, full_rows), params
+        )
         if full_rows:
             stored.update(
                 (row.e164_number, Upserted(row.id, row.e164_number, row.created, row.status, row))
@@ -174,8 +181,8 @@ def _upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     changed = outbox.changes((*outbox.WRITTEN_KEYS, *provided, *_OPT_OUT))
     statement = f"""WITH i AS (SELECT * FROM unnest({arrays}) AS i({", ".join(columns)})),
 up AS (
-  INSERT INTO subscribers AS s (account_id, {", ".join(values)})
-  SELECT CAST(:account_id AS bigint), {", ".join(values.values())} FROM i
+  INSERT INTO subscribers AS s (id, account_id, {", ".join(values)})
+  SELECT {_NEXT_ID}, CAST(:account_id AS bigint), {", ".join(values.values())} FROM i
   ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}
   -- xmax is 0 only on a row this statement inserted: exact even under concurrency.
   RETURNING {returning}, (s.xmax = 0) AS created,
@@ -218,8 +225,8 @@ def _plain_upsert_sql(provided: tuple[str, ...], full_rows: bool) -> str:
     returning = "s.*" if full_rows else "s.id, s.e164_number, s.status"
     changed = outbox.changes((*outbox.WRITTEN_KEYS, *provided))
     return f"""WITH up AS (
-  INSERT INTO subscribers AS s (account_id, {", ".join(columns)}, consent_source)
-  SELECT CAST(:account_id AS bigint), {", ".join(values)}, CAST(:source AS text)
+  INSERT INTO subscribers AS s (id, account_id, {", ".join(columns)}, consent_source)
+  SELECT {_NEXT_ID}, CAST(:account_id AS bigint), {", ".join(values)}, CAST(:source AS text)
   FROM unnest({_arrays(columns)}) AS i({", ".join(columns)})
   ON CONFLICT (account_id, e164_number) DO UPDATE SET {", ".join(updates)}, {_TOUCHED}
   RETURNING {returning}, (s.xmax = 0) AS created, false AS changed, {changed} AS changes
@@ -282,7 +289,7 @@ async def update_subscriber(
     }
     try:
         async with conn.begin_nested():
-            return (await conn.execute(sa.text(_update_sql(row)), params)).first()
+            return (await routing.execute(conn, account_id, _update_sql(row), params)).first()
     except IntegrityError as error:
         if "uq_subscribers_account_id_e164_number" not in str(error.orig):
             raise
