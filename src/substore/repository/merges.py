@@ -18,19 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from substore.repository import outbox
 from substore.repository.consent import Provenance
+from substore.repository.subscribers import PROFILE_COLUMNS
 
-# The survivor's columns a merge writes (rekey/merge.py decides them).
-MERGED = (
-    "first_name",
-    "last_name",
-    "email",
-    "attributes",
-    "status",
-    "consented_at",
-    "consent_source",
-    "unsubscribed_at",
-    "unsubscribe_source",
-)
+# The survivor's columns a merge writes (rekey/merge.py decides them): its profile.
+MERGED = PROFILE_COLUMNS
 _TYPES = {"attributes": "jsonb", "consented_at": "timestamptz", "unsubscribed_at": "timestamptz"}
 
 

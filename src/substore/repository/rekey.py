@@ -16,22 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.repository import outbox
+from substore.repository import outbox, subscribers
 from substore.repository.consent import Provenance
 from substore.repository.writes import array_literal
 
-# What a re-read may change (rekey/verdict.py's DERIVED), in the order of the statement.
-KEY_COLUMNS = (
-    "e164_number",
-    "number",
-    "country_code",
-    "region_code",
-    "number_type",
-    "country_code_source",
-    "default_region",
-    "normalizer_version",
-    "time_zones",
-)
+# What a re-read may change: every key column but the number as it was sent.
+KEY_COLUMNS = tuple(c for c in subscribers.KEY_COLUMNS if c != "raw_number")
 _READ = "id, e164_number, number, raw_number, country_code, region_code, number_type, " + (
     "country_code_source, default_region, normalizer_version, time_zones"
 )
