@@ -6,6 +6,8 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -219,3 +221,15 @@ def save_workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
             sheet.append(row)
     book.save(path)
     return path
+
+
+def substore(*args: str, url: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The `substore` command on the database at `url`, as a user runs it."""
+    env = {**os.environ, "SUBSTORE_DATABASE_URL": url}
+    return subprocess.run(
+        [sys.executable, "-m", "substore.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )

@@ -14,20 +14,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from tests import cluster
-from tests.support import new_database
+from tests.support import new_database, substore
 
 from substore import commands, db
-
-
-def substore(*args: str, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SUBSTORE_DATABASE_URL": url}
-    return subprocess.run(
-        [sys.executable, "-m", "substore.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
 
 
 async def test_accounts_create_and_keys_create_json(database_url, http):

@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from tests import oldphone
+from tests.support import substore
 
 from substore import repository
 from substore.consent.zones import time_zones
@@ -41,17 +39,6 @@ def old_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if isinstance(made, str):
         pytest.skip(made)  # the package registry is unreachable from here
     return made
-
-
-def substore(*args: str, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SUBSTORE_DATABASE_URL": url}
-    return subprocess.run(
-        [sys.executable, "-m", "substore.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 async def write_as_old_version(engine, account_id: int, python: Path) -> dict[str, int]:
