@@ -4,10 +4,11 @@ same statement, numbered per account in commit order."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import sqlalchemy as sa
 
-from substore import repository
+from substore import repository, services
 
 CREATE = """mutation($input: SubscriberInput!) { createSubscriber(input: $input) {
   subscriber { id } userErrors { code } } }"""
@@ -39,7 +40,7 @@ async def test_every_path_writes_its_event(api, engine, account):
         (2, "subscriber.updated", "api"),
         (3, "subscriber.unsubscribed", "inbound"),
         (4, "subscriber.resubscribed", "inbound"),
-        (5, "subscriber.updated", "import"),  # a statement's events go in id order
+        (5, "subscriber.updated", "import"),  # in the statement's row order: by E.164
         (6, "subscriber.created", "import"),
         (7, "subscriber.deleted", "api"),
     ]
@@ -49,6 +50,21 @@ async def test_every_path_writes_its_event(api, engine, account):
     assert stop.status == "UNSUBSCRIBED" and stop.changes["unsubscribeSource"] == "keyword:STOP"
     assert stop.actor is None and first.actor == api.key[:12]
     assert len({e.id for e in found}) == len(found)
+
+
+async def test_event_ids_are_unique_across_statements_and_accounts(engine, account, other_account):
+    """Receivers deduplicate by an event's id; two accounts number their events alike."""
+    rows = [
+        services.prepare(services.SubscriberInput(number=f"+1201555{n:04d}"), "US", False)[0]
+        for n in range(30)
+    ]
+    for owner in (account, other_account, account):
+        async with engine.begin() as conn:
+            await repository.upsert_subscribers(conn, owner.id, rows)
+    found = [*await events(engine, account), *await events(engine, other_account)]
+    assert len(found) == 90
+    assert len({e.id for e in found}) == 90
+    assert all(uuid.UUID(str(e.id)).version == 4 for e in found)
 
 
 async def test_a_failed_request_writes_no_event(api, engine, account):

@@ -229,7 +229,8 @@ class SubscriberEvent(SQLModel, table=True):
     `sequence` counts an account's events from 1 in commit order (account_event_counters
     hands it out under a row lock held until commit), so a reader that has seen N never
     meets a later event numbered below N. No foreign key to subscribers: a deleted
-    subscriber's events stay."""
+    subscriber's events stay. Nor to accounts: an event is written only with its account's
+    counter row, which has one (migration 0013)."""
 
     __tablename__ = "subscriber_events"
     __table_args__ = (
@@ -244,7 +245,7 @@ class SubscriberEvent(SQLModel, table=True):
         ),
     )
 
-    account_id: int = Field(sa_column=account_column())
+    account_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     sequence: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     id: str = Field(
         sa_column=sa.Column(sa.Uuid, nullable=False, server_default=sa.text("gen_random_uuid()"))

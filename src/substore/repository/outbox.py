@@ -58,23 +58,37 @@ def changes(columns: Iterable[str], row: str = "s") -> str:
     return f"json_build_object({', '.join(pairs)})" if pairs else "'{}'::json"
 
 
+# An event's id: the statement's own random UUID with its last 48 bits replaced by the
+# event's sequence number, unique within the statement by the sequence and across
+# statements by the 74 random bits left. A random UUID a row cost ~3.5 us of an import's
+# row where PostgreSQL reads /dev/urandom for each (built without OpenSSL, as the embedded
+# server is).
+_EVENT_ID = (
+    "CAST(left(CAST((SELECT gen_random_uuid()) AS text), 24)"
+    " || lpad(to_hex({sequence}), 12, '0') AS uuid)"
+)
+
+
 def ctes(rows: str = "up", event_type: str = EVENT_TYPE) -> str:
     """The counter and outbox CTEs for the rows of CTE `rows` (see the module docstring)."""
-    kind = event_type.format(rows=rows)
     return f"""counter AS (
   INSERT INTO account_event_counters AS c (account_id, last_sequence)
   SELECT CAST(:account_id AS bigint), count(*) FROM {rows} HAVING count(*) > 0
   ON CONFLICT (account_id) DO UPDATE SET last_sequence = c.last_sequence + excluded.last_sequence
   RETURNING c.last_sequence
 ),
-outbox AS (
-  INSERT INTO subscriber_events (account_id, sequence, type, occurred_at, source, actor,
-    subscriber_id, e164_number, status, changes)
-  SELECT CAST(:account_id AS bigint),
-    counter.last_sequence - (SELECT count(*) FROM {rows}) + row_number() OVER (ORDER BY {rows}.id),
-    {kind}, CAST(:at AS timestamptz), CAST(:event_source AS text), CAST(:actor AS text),
-    {rows}.id, {rows}.e164_number, {rows}.status, {rows}.changes
+numbered AS (
+  SELECT {rows}.*,
+    counter.last_sequence - (SELECT count(*) FROM {rows}) + row_number() OVER () AS sequence
   FROM {rows} CROSS JOIN counter
+),
+outbox AS (
+  INSERT INTO subscriber_events (account_id, sequence, id, type, occurred_at, source, actor,
+    subscriber_id, e164_number, status, changes)
+  SELECT CAST(:account_id AS bigint), n.sequence, {_EVENT_ID.format(sequence="n.sequence")},
+    {event_type.format(rows="n")}, CAST(:at AS timestamptz), CAST(:event_source AS text),
+    CAST(:actor AS text), n.id, n.e164_number, n.status, n.changes
+  FROM numbered n
 )"""
 
 
