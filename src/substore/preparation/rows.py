@@ -13,9 +13,12 @@ from substore.preparation.profile import snake_name, validate_profile
 from substore.repository import SubscriberWrite
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SubscriberInput:
-    """What a caller submitted. `profile` holds only the fields the caller gave."""
+    """What a caller submitted. `profile` holds only the fields the caller gave.
+
+    Not frozen, though nothing changes one: an import makes 1000 a batch, and a frozen
+    dataclass's __init__ (object.__setattr__ a field) took three times as long."""
 
     number: str | int | None = None
     e164_number: str | None = None

@@ -10,7 +10,7 @@ from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import sqlalchemy as sa
@@ -63,8 +63,9 @@ class SubscriberWrite:
 Record = sa.Row[Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Upserted:
+class Upserted(NamedTuple):
+    """A written row's outcome; a NamedTuple, made a row of every import batch."""
+
     id: int
     e164_number: str
     created: bool
