@@ -35,6 +35,9 @@ class Checkpoint:
     recorded: int = 0  # batches this run recorded
     outputs: dict[str, str | None] = field(default_factory=dict)  # rejects, warnings paths
     pending: dict[str, list[list[int]]] = field(default_factory=dict)  # sent, not stored
+    # This run's batches being sent: key -> their rows' ranges, and those as JSON (the
+    # stored line repeats them, and a batch's thousand numbers cost more than its fsyncs).
+    _sending: dict[str, tuple[list[list[int]], str]] = field(default_factory=dict)
 
     @classmethod
     def start(
@@ -78,7 +81,10 @@ class Checkpoint:
     def _mark(self, first: int, last: int) -> None:
         if len(self.done) <= last:
             self.done.extend(bytes(last + 1 - len(self.done)))
-        self.done[first : last + 1] = b"\x01" * (last + 1 - first)
+        if first == last:  # most ranges: a lane's rows are rarely adjacent
+            self.done[first] = 1
+        else:
+            self.done[first : last + 1] = b"\x01" * (last + 1 - first)
 
     @property
     def empty(self) -> bool:
@@ -91,7 +97,8 @@ class Checkpoint:
     def sending(self, rows: list[int]) -> str:
         """A new idempotency key for a batch of these rows, recorded before it is sent."""
         key = str(uuid.uuid4())
-        self._append({"sending": key, "rows": _ranges(rows)})
+        self._sending[key] = _encoded(rows)
+        self._append({"sending": key}, self._sending[key][1])
         return key
 
     def record(
@@ -101,17 +108,21 @@ class Checkpoint:
         offsets: dict[str, int],
         key: str | None = None,
     ) -> None:
+        """`rows` stored (under `key`: the rows `sending` gave it, or a pending batch's)."""
         self.recorded += 1
-        ranges = _ranges(rows)
-        entry = {"rows": ranges, "counts": counts, "offsets": offsets}
-        self._append(entry | ({"key": key} if key else {}))
+        sent = self._sending.pop(key, None) if key else None
+        ranges, text = sent or _encoded(rows)
+        entry = {"counts": counts, "offsets": offsets}
+        self._append(entry | ({"key": key} if key else {}), text)
         for first, last in ranges:
             self._mark(first, last)  # a resume's first pass: its rows are not sent again
         self.pending.pop(key or "", None)
 
-    def _append(self, entry: dict[str, Any]) -> None:
+    def _append(self, entry: dict[str, Any], rows: str) -> None:
+        """`entry` with its "rows" (already JSON), as one line, synced to the disk."""
+        line = json.dumps(entry)
         with self.path.open("a") as handle:
-            handle.write(json.dumps(entry) + "\n")
+            handle.write(f'{line[:-1]}, "rows": {rows}}}\n')
             handle.flush()
             os.fsync(handle.fileno())
 
@@ -122,12 +133,22 @@ class Checkpoint:
 def _ranges(numbers: list[int]) -> list[list[int]]:
     """[3, 4, 5, 9] -> [[3, 5], [9, 9]]: a lane's rows are increasing, often adjacent."""
     out: list[list[int]] = []
-    for number in sorted(numbers):
-        if out and number == out[-1][1] + 1:
-            out[-1][1] = number
-        else:
-            out.append([number, number])
+    ordered = sorted(numbers)
+    if not ordered:
+        return out
+    first = last = ordered[0]
+    for number in ordered[1:]:
+        if number != last + 1:
+            out.append([first, last])
+            first = number
+        last = number
+    out.append([first, last])
     return out
+
+
+def _encoded(rows: list[int]) -> tuple[list[list[int]], str]:
+    ranges = _ranges(rows)
+    return ranges, json.dumps(ranges)
 
 
 def source_identity(path: Path, **options: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import shlex
 import sys
@@ -145,6 +146,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         job = _job(args)
         importer = Importer(job, on_pace=partial(_paced, console, job.concurrency))
+        # The modules loaded by now live as long as the process: full collections during
+        # the import need not walk them again and again.
+        gc.freeze()
         totals = _with_progress(importer, console)
     except ImportFileError as error:
         return _failed(console, str(error), resumable=False)
