@@ -22,7 +22,6 @@ from substore.importer.client import Importer, Totals
 from substore.importer.job import DEFAULT_CONCURRENCY, ImportJob
 from substore.importer.source import DELIMITERS, ImportFileError, Source
 from substore.importer.transport import FatalImportError
-from substore.phone.regions import read_region
 
 INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 
@@ -116,6 +115,8 @@ def _region(text: str | None) -> str | None:
     """The option as the ISO code the server takes; a name read as one says which."""
     if not text:
         return None
+    from substore.phone.regions import read_region  # phonenumbers: only for this option
+
     try:
         code, read_as = read_region(text)
     except PhoneNumberError as error:
