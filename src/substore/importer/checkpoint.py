@@ -35,9 +35,9 @@ class Checkpoint:
     recorded: int = 0  # batches this run recorded
     outputs: dict[str, str | None] = field(default_factory=dict)  # rejects, warnings paths
     pending: dict[str, list[list[int]]] = field(default_factory=dict)  # sent, not stored
-    # This run's batches being sent: key -> their rows' ranges, and those as JSON (the
-    # stored line repeats them, and a batch's thousand numbers cost more than its fsyncs).
-    _sending: dict[str, tuple[list[list[int]], str]] = field(default_factory=dict)
+    # This run's batches being sent: key -> their rows' ranges as JSON (the stored line
+    # repeats them, and a batch's thousand numbers cost more than its fsyncs).
+    _sending: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def start(
@@ -81,10 +81,16 @@ class Checkpoint:
     def _mark(self, first: int, last: int) -> None:
         if len(self.done) <= last:
             self.done.extend(bytes(last + 1 - len(self.done)))
-        if first == last:  # most ranges: a lane's rows are rarely adjacent
-            self.done[first] = 1
-        else:
-            self.done[first : last + 1] = b"\x01" * (last + 1 - first)
+        self.done[first : last + 1] = b"\x01" * (last + 1 - first)
+
+    def _mark_rows(self, rows: list[int]) -> None:
+        """_mark for each row: a lane's rows are rarely adjacent, so ranges save nothing."""
+        top = max(rows, default=-1)
+        if len(self.done) <= top:
+            self.done.extend(bytes(top + 1 - len(self.done)))
+        done = self.done
+        for number in rows:
+            done[number] = 1
 
     @property
     def empty(self) -> bool:
@@ -97,8 +103,8 @@ class Checkpoint:
     def sending(self, rows: list[int]) -> str:
         """A new idempotency key for a batch of these rows, recorded before it is sent."""
         key = str(uuid.uuid4())
-        self._sending[key] = _encoded(rows)
-        self._append({"sending": key}, self._sending[key][1])
+        self._sending[key] = json.dumps(_ranges(rows))
+        self._append({"sending": key}, self._sending[key])
         return key
 
     def record(
@@ -111,11 +117,9 @@ class Checkpoint:
         """`rows` stored (under `key`: the rows `sending` gave it, or a pending batch's)."""
         self.recorded += 1
         sent = self._sending.pop(key, None) if key else None
-        ranges, text = sent or _encoded(rows)
         entry = {"counts": counts, "offsets": offsets}
-        self._append(entry | ({"key": key} if key else {}), text)
-        for first, last in ranges:
-            self._mark(first, last)  # a resume's first pass: its rows are not sent again
+        self._append(entry | ({"key": key} if key else {}), sent or json.dumps(_ranges(rows)))
+        self._mark_rows(rows)  # a resume's first pass: its rows are not sent again
         self.pending.pop(key or "", None)
 
     def _append(self, entry: dict[str, Any], rows: str) -> None:
@@ -144,11 +148,6 @@ def _ranges(numbers: list[int]) -> list[list[int]]:
         last = number
     out.append([first, last])
     return out
-
-
-def _encoded(rows: list[int]) -> tuple[list[list[int]], str]:
-    ranges = _ranges(rows)
-    return ranges, json.dumps(ranges)
 
 
 def source_identity(path: Path, **options: Any) -> dict[str, Any]:
