@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -86,10 +87,12 @@ def general(mapping: Mapping) -> Callable[[dict[str, Any]], Any]:
 
 
 def outcome(read: Callable[[dict[str, Any]], Any], row: dict[str, Any]) -> Any:
-    """What `read` makes of `row`, or the exception it raises (a cell that is a string
-    and an attributes.KEY in one mapping is one; the two paths must raise alike)."""
+    """What `read` makes of `row` (its repr), or the exception it raises (a cell that is
+    a string and an attributes.KEY in one mapping is one; the two paths must raise alike).
+    On a copy, and a repr: attributes and attributes.KEY read from one object cell add
+    the key to that very object, which then holds itself."""
     try:
-        return read(row)
+        return repr(read(copy.deepcopy(row)))
     except Exception as error:
         return type(error), str(error)
 
