@@ -9,17 +9,19 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import pydantic
-
-from substore import phone
-from substore.config import get_settings
 from substore.errors import ConfigError, PhoneNumberError, SubstoreError
 from substore.exporter import command as export_command
 from substore.importer import command as import_command
 from substore.rekey import command as rekey_command
 from substore.trusted import command as documents_command
+
+if TYPE_CHECKING:
+    import pydantic
+
+    from substore import phone
+    from substore.config import Settings
 
 
 class _OnFirstUse:
@@ -35,6 +37,21 @@ class _OnFirstUse:
 
 
 citus, commands, db = (_OnFirstUse(f"substore.{m}") for m in ("citus", "commands", "db"))
+
+
+# Settings (pydantic-settings) and phonenumbers, too, are loaded by the commands that
+# use them: together they were half of `substore import`'s start-up.
+def get_settings() -> Settings:
+    from substore.config import get_settings as settings
+
+    return settings()
+
+
+def _validation_error() -> type[pydantic.ValidationError]:
+    """Evaluated only while an error is being matched (main's last except clause)."""
+    import pydantic
+
+    return pydantic.ValidationError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         # The environment (unreachable database, unwritable data dir): one line, exit 2.
         print(f"substore: error: {error}", file=sys.stderr)
-    except pydantic.ValidationError as error:
+    except _validation_error() as error:
         print(f"substore: error: bad setting: {_settings_problems(error)}", file=sys.stderr)
     return 2
 
@@ -317,6 +334,8 @@ def _normalize_lines(lines: Iterable[str], out: TextIO, region: str, strict: boo
 
 def _check(number: str | None, e164: str | None, region: str, strict: bool) -> dict[str, Any]:
     """The shape of the GraphQL PhoneNumberCheck, as JSON."""
+    from substore import phone
+
     try:
         result = phone.normalize(number, e164, default_region=region, strict_country_code=strict)
     except PhoneNumberError as error:

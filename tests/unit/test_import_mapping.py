@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import copy
+from collections.abc import Callable
+from typing import Any
 
-from substore.importer.mapping import Mapping, header_key
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from substore.importer.mapping import FIELDS, Mapping, header_key
 from substore.importer.source import ImportFileError
 
 
@@ -57,3 +63,60 @@ def test_every_spelling_of_a_number_goes_in_the_same_lane():
         {"Phone": "18003569377"}
     )
     assert mapping.lane_key({"Phone": "١٢٠١٥٥٥٠١٢٣"}) == "15550123"  # Arabic-Indic digits
+
+
+# A mapping's reader reads text cells in one pass; it must agree with lane_key and
+# to_input (the general path) on every row, whatever its cells hold.
+COLUMNS = ["a", "b", "c", "d"]
+CELLS = st.one_of(
+    st.none(),
+    st.sampled_from(["", " ", "\t\n", "\u3000", "\xa0", "subscribed", " Unsubscribed "]),
+    st.sampled_from(["2026-05-01T14:30:00Z", "2026-05-01", "yesterday", "+1 (201) 555-0123"]),
+    st.sampled_from(["1-800-FLOWERS", "١٢٠١٥٥٥٠١٢٣", "+44 20 7946 0958", '{"a": 1}', "[1"]),
+    st.text(max_size=12),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+def general(mapping: Mapping) -> Callable[[dict[str, Any]], Any]:
+    return lambda row: (mapping.lane_key(row), *mapping.to_input(row))
+
+
+def outcome(read: Callable[[dict[str, Any]], Any], row: dict[str, Any]) -> Any:
+    """What `read` makes of `row` (its repr), or the exception it raises (a cell that is
+    a string and an attributes.KEY in one mapping is one; the two paths must raise alike).
+    On a copy, and a repr: attributes and attributes.KEY read from one object cell add
+    the key to that very object, which then holds itself."""
+    try:
+        return repr(read(copy.deepcopy(row)))
+    except Exception as error:
+        return type(error), str(error)
+
+
+NAMES = st.sampled_from([*FIELDS, "attributes.plan", "attributes.tier"])
+TEXT_FIELDS = [name for name in FIELDS if name != "attributes"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    fields=st.dictionaries(NAMES, st.sampled_from(COLUMNS), min_size=1, max_size=5),
+    row=st.dictionaries(st.sampled_from(COLUMNS), CELLS),
+)
+def test_a_mappings_reader_agrees_with_lane_key_and_to_input(fields, row):
+    mapping = Mapping(fields)
+    assert outcome(mapping.reader(), row) == outcome(general(mapping), row)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    fields=st.dictionaries(st.sampled_from(TEXT_FIELDS), st.sampled_from(COLUMNS), min_size=1),
+    row=st.dictionaries(st.sampled_from(COLUMNS), st.text(max_size=12)),
+)
+def test_a_text_only_mapping_agrees_on_text_rows(fields, row):
+    """The CSV case: every cell a string, no attributes (the one-pass reader)."""
+    mapping = Mapping(fields)
+    assert mapping.reader()(row) == (mapping.lane_key(row), *mapping.to_input(row))

@@ -35,6 +35,9 @@ class Checkpoint:
     recorded: int = 0  # batches this run recorded
     outputs: dict[str, str | None] = field(default_factory=dict)  # rejects, warnings paths
     pending: dict[str, list[list[int]]] = field(default_factory=dict)  # sent, not stored
+    # This run's batches being sent: key -> their rows' ranges as JSON (the stored line
+    # repeats them, and a batch's thousand numbers cost more than its fsyncs).
+    _sending: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def start(
@@ -80,6 +83,15 @@ class Checkpoint:
             self.done.extend(bytes(last + 1 - len(self.done)))
         self.done[first : last + 1] = b"\x01" * (last + 1 - first)
 
+    def _mark_rows(self, rows: list[int]) -> None:
+        """_mark for each row: a lane's rows are rarely adjacent, so ranges save nothing."""
+        top = max(rows, default=-1)
+        if len(self.done) <= top:
+            self.done.extend(bytes(top + 1 - len(self.done)))
+        done = self.done
+        for number in rows:
+            done[number] = 1
+
     @property
     def empty(self) -> bool:
         """No batch was recorded, by this run or one before it."""
@@ -91,7 +103,8 @@ class Checkpoint:
     def sending(self, rows: list[int]) -> str:
         """A new idempotency key for a batch of these rows, recorded before it is sent."""
         key = str(uuid.uuid4())
-        self._append({"sending": key, "rows": _ranges(rows)})
+        self._sending[key] = json.dumps(_ranges(rows))
+        self._append({"sending": key}, self._sending[key])
         return key
 
     def record(
@@ -101,17 +114,19 @@ class Checkpoint:
         offsets: dict[str, int],
         key: str | None = None,
     ) -> None:
+        """`rows` stored (under `key`: the rows `sending` gave it, or a pending batch's)."""
         self.recorded += 1
-        ranges = _ranges(rows)
-        entry = {"rows": ranges, "counts": counts, "offsets": offsets}
-        self._append(entry | ({"key": key} if key else {}))
-        for first, last in ranges:
-            self._mark(first, last)  # a resume's first pass: its rows are not sent again
+        sent = self._sending.pop(key, None) if key else None
+        entry = {"counts": counts, "offsets": offsets}
+        self._append(entry | ({"key": key} if key else {}), sent or json.dumps(_ranges(rows)))
+        self._mark_rows(rows)  # a resume's first pass: its rows are not sent again
         self.pending.pop(key or "", None)
 
-    def _append(self, entry: dict[str, Any]) -> None:
+    def _append(self, entry: dict[str, Any], rows: str) -> None:
+        """`entry` with its "rows" (already JSON), as one line, synced to the disk."""
+        line = json.dumps(entry)
         with self.path.open("a") as handle:
-            handle.write(json.dumps(entry) + "\n")
+            handle.write(f'{line[:-1]}, "rows": {rows}}}\n')
             handle.flush()
             os.fsync(handle.fileno())
 
@@ -122,11 +137,16 @@ class Checkpoint:
 def _ranges(numbers: list[int]) -> list[list[int]]:
     """[3, 4, 5, 9] -> [[3, 5], [9, 9]]: a lane's rows are increasing, often adjacent."""
     out: list[list[int]] = []
-    for number in sorted(numbers):
-        if out and number == out[-1][1] + 1:
-            out[-1][1] = number
-        else:
-            out.append([number, number])
+    ordered = sorted(numbers)
+    if not ordered:
+        return out
+    first = last = ordered[0]
+    for number in ordered[1:]:
+        if number != last + 1:
+            out.append([first, last])
+            first = number
+        last = number
+    out.append([first, last])
     return out
 
 

@@ -24,7 +24,7 @@ import httpx
 from substore.importer import pending, transport
 from substore.importer.checkpoint import Checkpoint, source_identity
 from substore.importer.job import ImportJob
-from substore.importer.mapping import Mapping, local_error
+from substore.importer.mapping import Mapping, RowReader, local_error
 from substore.importer.outputs import RowLog
 from substore.importer.pacing import OnChange, Pacing
 from substore.importer.source import ImportFileError, SourceRow
@@ -64,6 +64,17 @@ class Batch:
     sent: list[int] = field(default_factory=list)  # index into rows of each input
     local: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # refused before sending
 
+    def add(
+        self, row: SourceRow, data: dict[str, Any] | None, error: dict[str, Any] | None
+    ) -> None:
+        """`row` with its input (`data`), or with the `error` that keeps it here."""
+        self.rows.append(row)
+        if data is None:
+            self.local.append((len(self.rows) - 1, error or local_error("", "unreadable")))
+        else:
+            self.sent.append(len(self.rows) - 1)
+            self.inputs.append(data)
+
 
 # A lane's batches, then None when the file is read.
 Lane = asyncio.Queue[Batch | None]
@@ -85,6 +96,8 @@ class Importer:
         self.jsonl = self.source.jsonl  # asked for every row: the path's suffix, once
         self.mapping = Mapping.build(self.columns, job.mapping, strict_columns=not self.jsonl)
         self._row_mappings: dict[tuple[str, ...], Mapping] = {}
+        self._readers: dict[tuple[str, ...], RowReader] = {}
+        self._reader = self.mapping.reader()
         self.read = [0, 0]  # bytes and rows of the file read so far
         self.options = {
             "defaultRegion": job.default_region,
@@ -181,33 +194,38 @@ class Importer:
     async def _produce(self, lanes: list[Lane], checkpoint: Checkpoint) -> None:
         """Read the file once, filling each lane's batch; rows stored before are skipped."""
         batches = [Batch() for _ in lanes]
-        for row in self.source.rows(self.read):
-            self.read[1] += 1
-            if checkpoint.stored(row.number):
-                self.on_progress(1, self.totals, self.read)
+        # Rows this run stores are rows already read: what is skipped is known now.
+        done, size, read = bytes(checkpoint.done), self.job.batch_size, self.read
+        # A CSV's or a sheet's rows all go through the one mapping's reader.
+        reader = None if self.jsonl else self._reader
+        for row in self.source.rows(read):
+            read[1] += 1
+            if row.number < len(done) and done[row.number]:
+                self.on_progress(1, self.totals, read)
                 continue
-            lane = _lane_of(self.mapping_for(row).lane_key(row.values), len(lanes))
-            self._add(batches[lane], row)
-            if len(batches[lane].rows) >= self.job.batch_size:
-                await lanes[lane].put(batches[lane])
+            key, data, error = reader(row.values) if reader else self._convert(row)
+            lane = _lane_of(key, len(lanes))
+            batch = batches[lane]
+            batch.add(row, data, error)
+            if len(batch.rows) >= size:
+                await lanes[lane].put(batch)
                 batches[lane] = Batch()
         for lane, batch in enumerate(batches):
             if batch.rows:
                 await lanes[lane].put(batch)
             await lanes[lane].put(None)
 
-    def _add(self, batch: Batch, row: SourceRow) -> None:
-        batch.rows.append(row)
+    def _convert(self, row: SourceRow) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
+        """The row's lane key, and its input or the error that keeps it from going."""
         if row.problem is not None:
             problem = local_error("", f"line {row.number} is {row.problem}")
-            batch.local.append((len(batch.rows) - 1, problem))
-            return
-        data, error = self.mapping_for(row).to_input(row.values)
-        if data is None:
-            batch.local.append((len(batch.rows) - 1, error or local_error("", "unreadable")))
-        else:
-            batch.sent.append(len(batch.rows) - 1)
-            batch.inputs.append(data)
+            return self.mapping_for(row).lane_key(row.values), None, problem
+        if not self.jsonl:
+            return self._reader(row.values)
+        keys = tuple(row.values)
+        if keys not in self._readers:
+            self._readers[keys] = self.mapping_for(row).reader()
+        return self._readers[keys](row.values)
 
     async def _lane(
         self,
@@ -227,7 +245,9 @@ class Importer:
         """The batches an earlier run sent and never saw stored, first (see pending.py)."""
         batches: dict[str, Batch] = {key: Batch() for key in checkpoint.pending}
         pending.collect(
-            self.source.rows(), checkpoint.pending, lambda k, row: self._add(batches[k], row)
+            self.source.rows(),
+            checkpoint.pending,
+            lambda k, row: batches[k].add(row, *self._convert(row)[1:]),
         )
         for key, batch in batches.items():
             await self._deliver(http, batch, checkpoint, rejects, warned, key)

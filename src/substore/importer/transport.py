@@ -170,8 +170,9 @@ async def send_batch(
     body = {"query": MUTATION, "variables": {"rows": inputs, "options": options, "key": key}}
     # Not httpx's json=: it refuses NaN and cannot encode a lone surrogate, so one
     # such row stopped the whole import. Escaped ASCII gets them to the server, which
-    # refuses that row alone and stores the others.
-    response = await post(http, job, json.dumps(body).encode(), BATCH_HEADERS)
+    # refuses that row alone and stores the others. No spaces: a batch is bytes to copy.
+    content = json.dumps(body, separators=(",", ":")).encode()
+    response = await post(http, job, content, BATCH_HEADERS)
     if heard is not None:
         heard(response.headers)
     if response.status_code != 413:

@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from substore.config import get_settings
 from substore.errors import ValidationError
-from substore.phone import NORMALIZER_VERSION
 from substore.rekey.report import Kind, Report, write_csv
 
 if TYPE_CHECKING:
@@ -47,6 +45,7 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def run(args: argparse.Namespace) -> int:
     from substore import commands
+    from substore.config import get_settings  # not at the top: see cli.get_settings
 
     with _output(args.output) as out:
         console = Console(stderr=True)
@@ -116,6 +115,8 @@ def _print(report: Report, *, applied: bool) -> None:
 
 
 def _verdict(report: Report, applied: bool) -> str:
+    from substore.phone import NORMALIZER_VERSION  # not at the top: see cli.get_settings
+
     invalid = sum(a.count(Kind.INVALID) for a in report.accounts)
     left = (
         f" {invalid:,} numbers are invalid with phonenumbers {NORMALIZER_VERSION} and no recipe "

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from substore.config import get_settings
 from substore.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -93,9 +92,11 @@ def _remove(args: argparse.Namespace) -> int:
     return 0
 
 
-# Imported on first use: `substore import` and `export` start faster without SQLAlchemy.
+# Imported on first use: `substore import` and `export` start faster without SQLAlchemy
+# and pydantic-settings.
 def _run(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     from substore import commands
+    from substore.config import get_settings
 
     return asyncio.run(commands.with_engine(get_settings(), work))
 
