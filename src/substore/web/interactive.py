@@ -8,8 +8,9 @@ in its way; during an import some requests still find a free core), and the exce
 long it waited behind other work, the import's above all. The worst excess of the last
 second or two goes back on each batch's answer as `Substore-Interactive-Delay`
 (milliseconds), and the import client halves its lanes while it is high and adds them back
-one at a time while it is low (importer/pacing.py). Only waits inside the app are seen: a
-request that waited for a core before uvicorn read it is not.
+one at a time while it is low (importer/pacing.py). A request that waited before the app
+read it (the process busy, or waiting for a core) is not seen so: while interactive
+requests come, the event loop's lateness (web/loop_lag.py) counts as their wait too.
 
 A request's cost here is a dictionary lookup and a few float operations.
 """
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from substore.errors import RequestCode as Code
+from substore.web.loop_lag import LoopLag
 from substore.web.operation import Operation, RequestError
 
 IMPORT_HEADER = "substore-import"  # a request's header, lower case as Starlette reads it
@@ -47,6 +49,7 @@ class Interactive:
         self._worst = 0.0  # this window's worst excess, in seconds
         self._previous = 0.0  # the window before's
         self._started = 0.0
+        self.loop_lag = LoopLag(window)
 
     def record(self, operation: str, seconds: float, now: float) -> None:
         """One interactive request of `operation` (its name, or its kind) took `seconds`."""
@@ -58,7 +61,9 @@ class Interactive:
             fastest = self.bases[operation] = [seconds, seconds]
         elif seconds < fastest[0]:
             fastest[0] = seconds
-        excess = seconds - min(fastest)
+        # The loop's lateness meanwhile is a wait this request may have had before the
+        # app read it; with no interactive request, an import alone is never told to yield.
+        excess = max(seconds - min(fastest), self.loop_lag.lag(now))
         self._roll(now)
         if excess > self._worst:
             self._worst = excess
@@ -79,6 +84,7 @@ class Interactive:
         now = time.perf_counter()
         if batch:
             response.headers[DELAY_HEADER] = f"{self.delay(now) * 1000:.1f}"
+            self.loop_lag.watch(now)
         elif "operation" in fields:  # an operation was read: not refused at the door
             self.record(fields["operation"], now - started, now)
 
