@@ -67,11 +67,11 @@ def test_a_server_that_says_nothing_is_never_yielded_to():
     assert control.limit == 4 and control.yields == 0
 
 
-def test_one_lane_stays_one_lane():
+def test_one_lane_stays_one_lane_and_rests_while_busy():
     control = Controller(1)
-    assert control.observe(BUSY, 5.0) is None
+    assert control.observe(BUSY, 5.0) == (1, 0)
     assert control.observe(CALM, 50.0) is None
-    assert control.limit == 1 and control.yields == 0
+    assert control.limit == 1 and control.yields == 0 and not control.resting
 
 
 def test_the_header_is_read_as_milliseconds():
@@ -100,3 +100,31 @@ async def test_only_as_many_batches_as_the_limit_are_in_flight():
     pacing.finish(10.0)
     assert changes[-1] == (1, 2)
     assert pacing.below_seconds == 10.0 - 1.0  # below 4 lanes from the first cut to the end
+
+
+def test_at_one_lane_a_busy_answer_rests_the_lane_until_a_calm_one():
+    control, now = Controller(2), 0.0
+    control.observe(BUSY, now)
+    assert control.limit == 1 and not control.resting
+    now += SHRINK_SECONDS
+    assert control.observe(BUSY, now) == (1, 0)
+    assert control.resting and control.rests == 1
+    now += SHRINK_SECONDS
+    assert control.observe(BUSY, now) is None  # told once
+    control.observe(CALM, now + 0.1)
+    assert not control.resting and control.limit == 1
+
+
+async def test_a_resting_lane_holds_its_slot_as_long_again_as_its_batch_took():
+    pacing = Pacing(1)
+    pacing.controller.resting = True
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with pacing.slot():
+        await asyncio.sleep(0.05)
+    assert loop.time() - started >= 0.1
+    pacing.controller.resting = False
+    started = loop.time()
+    async with pacing.slot():
+        await asyncio.sleep(0.05)
+    assert loop.time() - started < 0.1

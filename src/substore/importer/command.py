@@ -183,7 +183,9 @@ def _failed(console: Console, message: str, *, resumable: bool) -> int:
 
 def _paced(console: Console, most: int, old: int, new: int) -> None:
     """A line when the import makes room for interactive requests, and when it stops."""
-    if new < old:
+    if new == 0:
+        line = "yielding to interactive requests: 1 lane, resting between batches"
+    elif new < old:
         line = f"yielding to interactive requests: {old} -> {new} {_lanes(new)}"
     elif new == most:
         line = f"interactive requests no longer wait: back to {new} {_lanes(new)}"
@@ -204,7 +206,8 @@ def _yielded(importer: Importer) -> str | None:
     return (
         f"yielded to interactive requests {control.yields:,} "
         f"{'time' if control.yields == 1 else 'times'} (down to {control.fewest} "
-        f"{_lanes(control.fewest)}, {pacing.below_seconds:.1f}s below {control.most})"
+        f"{_lanes(control.fewest)}{', resting between batches' if control.rests else ''}, "
+        f"{pacing.below_seconds:.1f}s below {control.most})"
     )
 
 

@@ -6,15 +6,18 @@ interactive requests lately spent waiting behind other work (web/interactive.py)
 controller is AIMD on that signal, as TCP Vegas reads queueing delay: above HIGH_MS the
 lanes allowed halve (at most once per SHRINK_SECONDS, since the batches already in
 flight answer for the old load), never below one; after GROW_SECONDS of answers at or
-below LOW_MS one more lane may send, never more than --concurrency. Lanes keep their rows
-(the same number always travels in the same lane); only how many send at once changes.
-A server that sends no such header is never yielded to.
+below LOW_MS one more lane may send, never more than --concurrency. Below one lane, half
+a lane: while answers at one lane still say busy, the lane rests as long as each batch
+took before it sends the next, until an answer is calm. Lanes keep their rows (the same
+number always travels in the same lane); only how many send at once changes. A server
+that sends no such header is never yielded to.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -36,6 +39,8 @@ class Controller:
     limit: int = field(init=False)
     fewest: int = field(init=False)  # the lowest the limit went
     yields: int = 0  # times the limit was halved
+    resting: bool = False  # at one lane and still busy: rest between batches
+    rests: int = 0  # times it began to rest
     _calm_since: float = 0.0
     _last_cut: float = float("-inf")
 
@@ -48,9 +53,14 @@ class Controller:
             return None
         if delay_ms > LOW_MS:
             self._calm_since = now
-            if delay_ms > HIGH_MS and self.limit > 1 and now - self._last_cut >= SHRINK_SECONDS:
-                return self._move(max(1, self.limit // 2), now)
+            if delay_ms > HIGH_MS and now - self._last_cut >= SHRINK_SECONDS:
+                if self.limit > 1:
+                    return self._move(max(1, self.limit // 2), now)
+                if not self.resting:
+                    self.resting, self.rests = True, self.rests + 1
+                    return 1, 0  # told as (1 lane, 0): half a lane
             return None
+        self.resting = False
         if self.limit < self.most and now - self._calm_since >= GROW_SECONDS:
             self._calm_since = now
             return self._move(self.limit + 1, now)
@@ -90,8 +100,11 @@ class Pacing:
         async with self._turn:
             await self._turn.wait_for(lambda: self.busy < self.controller.limit)
             self.busy += 1
+        started = time.monotonic()
         try:
             yield
+            if self.controller.resting:  # the slot is held meanwhile: half a lane
+                await asyncio.sleep(time.monotonic() - started)
         finally:
             async with self._turn:
                 self.busy -= 1
