@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -120,3 +121,15 @@ def test_a_text_only_mapping_agrees_on_text_rows(fields, row):
     """The CSV case: every cell a string, no attributes (the one-pass reader)."""
     mapping = Mapping(fields)
     assert mapping.reader()(row) == (mapping.lane_key(row), *mapping.to_input(row))
+
+
+def test_a_json_lines_object_mapped_whole_and_by_key_is_not_changed_or_self_holding():
+    """attributes and attributes.plan from one JSON line's object: the row sent holds the
+    object and the key, the row as read (for the rejects file) is what the line said."""
+    mapping = Mapping({"number": "phone", "attributes": "attrs", "attributes.plan": "attrs"})
+    row = {"phone": "+12015550123", "attrs": {"tier": "gold"}}
+    data, error = mapping.to_input(row)
+    assert error is None and data is not None
+    assert data["attributes"] == {"tier": "gold", "plan": {"tier": "gold"}}
+    assert row == {"phone": "+12015550123", "attrs": {"tier": "gold"}}
+    json.dumps(data)  # was a circular reference: the object held itself

@@ -224,13 +224,14 @@ def _is_time(value: str) -> bool:
 
 def _object(value: Any) -> Any:
     """A JSON object written in a cell becomes one; anything else goes for the server to
-    refuse with a message."""
+    refuse with a message. A JSON line's own object is copied: attributes.KEY columns add
+    to it, and the row as read goes to the rejects file as it was (nor may it hold itself)."""
     if isinstance(value, str):
         try:
             return json.loads(value)
         except ValueError:
             return value
-    return value
+    return dict(value) if isinstance(value, dict) else value
 
 
 def _present(value: Any) -> bool:
