@@ -102,7 +102,7 @@ async def test_only_as_many_batches_as_the_limit_are_in_flight():
     assert pacing.below_seconds == 10.0 - 1.0  # below 4 lanes from the first cut to the end
 
 
-def test_at_one_lane_a_busy_answer_rests_the_lane_until_a_calm_one():
+def test_at_one_lane_a_busy_answer_rests_the_lane_until_one_is_not_busy():
     control, now = Controller(2), 0.0
     control.observe(BUSY, now)
     assert control.limit == 1 and not control.resting
@@ -111,7 +111,7 @@ def test_at_one_lane_a_busy_answer_rests_the_lane_until_a_calm_one():
     assert control.resting and control.rests == 1
     now += SHRINK_SECONDS
     assert control.observe(BUSY, now) is None  # told once
-    control.observe(CALM, now + 0.1)
+    control.observe((LOW_MS + HIGH_MS) / 2, now + 0.1)  # not busy, not calm
     assert not control.resting and control.limit == 1
 
 

@@ -8,7 +8,7 @@ lanes allowed halve (at most once per SHRINK_SECONDS, since the batches already 
 flight answer for the old load), never below one; after GROW_SECONDS of answers at or
 below LOW_MS one more lane may send, never more than --concurrency. Below one lane, half
 a lane: while answers at one lane still say busy, the lane rests as long as each batch
-took before it sends the next, until an answer is calm. Lanes keep their rows (the same
+took before it sends the next, until an answer is no longer busy. Lanes keep their rows (the same
 number always travels in the same lane); only how many send at once changes. A server
 that sends no such header is never yielded to.
 """
@@ -51,16 +51,17 @@ class Controller:
         """One answer's delay (None: the server does not say); (old, new) if the limit moved."""
         if delay_ms is None:
             return None
+        if delay_ms <= HIGH_MS:
+            self.resting = False  # not busy now: a whole lane again
         if delay_ms > LOW_MS:
             self._calm_since = now
             if delay_ms > HIGH_MS and now - self._last_cut >= SHRINK_SECONDS:
                 if self.limit > 1:
                     return self._move(max(1, self.limit // 2), now)
                 if not self.resting:
-                    self.resting, self.rests = True, self.rests + 1
+                    self.resting, self.rests, self._last_cut = True, self.rests + 1, now
                     return 1, 0  # told as (1 lane, 0): half a lane
             return None
-        self.resting = False
         if self.limit < self.most and now - self._calm_since >= GROW_SECONDS:
             self._calm_since = now
             return self._move(self.limit + 1, now)

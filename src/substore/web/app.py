@@ -38,7 +38,7 @@ from substore.graphql.feed import FeedContext
 from substore.graphql.plans import Plans
 from substore.graphql.rows import ImportRows
 from substore.graphql.schema import build_schema
-from substore.web import connections, cors, sse, transport_ws
+from substore.web import connections, cors, shared_delay, sse, transport_ws
 from substore.web.answers import (
     NOT_ACCEPTABLE_MESSAGE,
     SUBSCRIPTION_MESSAGE,
@@ -108,7 +108,7 @@ def create_app(
     cpu = CpuPool(settings.normalize_workers, services.warm_up)
     limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     imports = RateLimiter(settings.import_rate_limit_per_second, settings.import_rate_limit_burst)
-    interactive = Interactive()
+    interactive = Interactive(shared=shared_delay.from_environment())
     failures = FailureThrottle(settings.unknown_key_limit, settings.unknown_key_window_seconds)
     accounts: TTLCache[int, Any] = TTLCache(10_000, settings.account_cache_seconds)
     verifier = tokens.from_settings(settings)  # None: API keys only

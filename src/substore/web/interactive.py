@@ -9,8 +9,10 @@ long it waited behind other work, the import's above all. The worst excess of th
 second or two goes back on each batch's answer as `Substore-Interactive-Delay`
 (milliseconds), and the import client halves its lanes while it is high and adds them back
 one at a time while it is low (importer/pacing.py). A request that waited before the app
-read it (the process busy, or waiting for a core) is not seen so: while interactive
-requests come, the event loop's lateness (web/loop_lag.py) counts as their wait too.
+read it (the process busy, or waiting for a core) is not seen so: while an import runs,
+the event loop's lateness (web/loop_lag.py) counts as their wait too. The batches may
+reach another process than the lookups: the processes share their delays
+(web/shared_delay.py).
 
 A request's cost here is a dictionary lookup and a few float operations.
 """
@@ -27,6 +29,7 @@ from starlette.responses import Response
 from substore.errors import RequestCode as Code
 from substore.web.loop_lag import LoopLag
 from substore.web.operation import Operation, RequestError
+from substore.web.shared_delay import SharedDelay
 
 IMPORT_HEADER = "substore-import"  # a request's header, lower case as Starlette reads it
 IMPORT_BATCH = "batch"
@@ -41,8 +44,9 @@ MAX_OPERATIONS = 256  # bases kept; past that they start afresh (names are the c
 class Interactive:
     """The interactive requests' waits in one serving process (module docstring)."""
 
-    def __init__(self, window: float = WINDOW_SECONDS) -> None:
+    def __init__(self, window: float = WINDOW_SECONDS, shared: SharedDelay | None = None) -> None:
         self.window = window
+        self.shared = shared or SharedDelay(None)
         # By operation: the fastest time of this base window and of the last.
         self.bases: dict[str, list[float]] = {}
         self._bases_started = 0.0
@@ -67,6 +71,9 @@ class Interactive:
         self._roll(now)
         if excess > self._worst:
             self._worst = excess
+        self.shared.publish(self.delay(now), now)
+        if self.shared.anyone_importing(now):
+            self.loop_lag.watch(now)
 
     def base(self, operation: str) -> float | None:
         fastest = self.bases.get(operation)
@@ -83,8 +90,9 @@ class Interactive:
         """A batch's answer gets the delay; an interactive request's time is recorded."""
         now = time.perf_counter()
         if batch:
-            response.headers[DELAY_HEADER] = f"{self.delay(now) * 1000:.1f}"
-            self.loop_lag.watch(now)
+            delay = max(self.delay(now), self.shared.worst(now))
+            response.headers[DELAY_HEADER] = f"{delay * 1000:.1f}"
+            self.shared.importing(now)
         elif "operation" in fields:  # an operation was read: not refused at the door
             self.record(fields["operation"], now - started, now)
 
