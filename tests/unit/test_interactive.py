@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import time
 
-from substore.web.interactive import Interactive
+import pytest
+from starlette.responses import Response
+
+from substore.web.interactive import DELAY_HEADER, Interactive
+from substore.web.shared_delay import SharedDelay
 
 MS = 0.001
 
@@ -51,3 +55,16 @@ def test_a_base_is_the_fastest_time_of_the_last_ten_to_twenty_seconds():
         tracker.record("Lookup", 3 * MS, step * 1.0)
     assert tracker.base("Lookup") == pytest.approx(3 * MS)
     assert tracker.base("Page") is None
+
+
+async def test_a_batch_hears_of_lookups_another_process_answered(tmp_path):
+    """The lookups' process and the batches' process are told apart by their files."""
+    lookups = Interactive(shared=SharedDelay(tmp_path, "lookups"))
+    batches = Interactive(shared=SharedDelay(tmp_path, "batches"))
+    batches.answered(Response(), {}, 0.0, batch=True)  # an import runs in that process
+    now = time.perf_counter()
+    lookups.record("Lookup", 1 * MS, now)
+    lookups.record("Lookup", 9 * MS, now + 0.01)
+    answer = Response()
+    batches.answered(answer, {}, now, batch=True)
+    assert float(answer.headers[DELAY_HEADER]) == pytest.approx(8.0, abs=0.5)

@@ -71,8 +71,8 @@ class Interactive:
         self._roll(now)
         if excess > self._worst:
             self._worst = excess
-        self.shared.publish(self.delay(now), now)
-        if self.shared.anyone_importing(now):
+        if self.shared.anyone_importing(now):  # else no batch asks: no write on a lookup
+            self.shared.publish(self.delay(now), now)
             self.loop_lag.watch(now)
 
     def base(self, operation: str) -> float | None:
