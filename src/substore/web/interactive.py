@@ -29,6 +29,7 @@ from starlette.responses import Response
 from substore.errors import RequestCode as Code
 from substore.web.loop_lag import LoopLag
 from substore.web.operation import Operation, RequestError
+from substore.web.recent import RecentWorst
 from substore.web.shared_delay import SharedDelay
 
 IMPORT_HEADER = "substore-import"  # a request's header, lower case as Starlette reads it
@@ -50,9 +51,7 @@ class Interactive:
         # By operation: the fastest time of this base window and of the last.
         self.bases: dict[str, list[float]] = {}
         self._bases_started = 0.0
-        self._worst = 0.0  # this window's worst excess, in seconds
-        self._previous = 0.0  # the window before's
-        self._started = 0.0
+        self._waits = RecentWorst(window)  # the worst excess, in seconds
         self.loop_lag = LoopLag(window)
 
     def record(self, operation: str, seconds: float, now: float) -> None:
@@ -68,9 +67,7 @@ class Interactive:
         # The loop's lateness meanwhile is a wait this request may have had before the
         # app read it; with no interactive request, an import alone is never told to yield.
         excess = max(seconds - min(fastest), self.loop_lag.lag(now))
-        self._roll(now)
-        if excess > self._worst:
-            self._worst = excess
+        self._waits.note(excess, now)
         if self.shared.anyone_importing(now):  # else no batch asks: no write on a lookup
             self.shared.publish(self.delay(now), now)
             self.loop_lag.watch(now)
@@ -81,8 +78,7 @@ class Interactive:
 
     def delay(self, now: float) -> float:
         """The worst wait (seconds) of an interactive request in this window and the last."""
-        self._roll(now)
-        return max(self._worst, self._previous)
+        return self._waits.worst(now)
 
     def answered(
         self, response: Response, fields: dict[str, Any], started: float, batch: bool
@@ -101,12 +97,6 @@ class Interactive:
             for fastest in self.bases.values():
                 fastest[1], fastest[0] = fastest[0], float("inf")
             self._bases_started = now
-
-    def _roll(self, now: float) -> None:
-        elapsed = now - self._started
-        if elapsed >= self.window:
-            self._previous = self._worst if elapsed < 2 * self.window else 0.0
-            self._worst, self._started = 0.0, now
 
 
 def is_batch(request: Request) -> bool:
