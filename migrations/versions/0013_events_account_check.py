@@ -26,6 +26,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    citus = (
+        op.get_bind().exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'citus'").scalar()
+    )
+    if citus:
+        # A key to a reference table wants every statement of the transaction on one
+        # connection per node (Citus refuses it after a parallel multi-shard statement).
+        op.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
     # Events of an account deleted meanwhile went with nothing: they go now, as the
     # cascade would have taken them.
     op.execute(

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.repository import outbox
+from substore.repository import outbox, routing
 from substore.repository.consent import Provenance
 from substore.repository.subscribers import PROFILE_COLUMNS
 
@@ -47,12 +47,13 @@ async def merge_into(
         {**base, **ids},
     )
     gone = {"survivor_e164": survivor["e164_number"], **ids}
-    await conn.execute(sa.text(_DELETE), {**base, **gone})
+    # On Citus, on the account's node (routing.py), as every write with events.
+    await routing.execute(conn, account_id, _DELETE, {**base, **gone})
     status_changed = values["status"] != survivor["status"]
     given = {c: _db(c, values[c]) for c in MERGED}
     merged_from = {"absorbed_e164": absorbed["e164_number"], "history": history}
     params = {**base, **given, **ids, **merged_from, "status_changed": status_changed}
-    await conn.execute(sa.text(_update_sql()), params)
+    await routing.execute(conn, account_id, _update_sql(), params)
 
 
 _DELETE = f"""WITH gone AS (
@@ -84,8 +85,9 @@ def _update_sql() -> str:
 ),
 {outbox.ctes()},
 history AS (
-  INSERT INTO consent_events (account_id, subscriber_id, at, action, source, detail)
-  SELECT CAST(:account_id AS bigint), up.id, CAST(:at AS timestamptz), action,
+  INSERT INTO consent_events (id, account_id, subscriber_id, at, action, source, detail)
+  SELECT nextval('consent_events_id_seq'), CAST(:account_id AS bigint), up.id,
+    CAST(:at AS timestamptz), action,
     CAST(:source AS text), CAST(:history AS text)
   FROM up CROSS JOIN LATERAL (VALUES ('MERGED'), (CASE WHEN up.changed THEN up.status END))
     AS a(action)

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from substore.repository import outbox, subscribers
+from substore.repository import outbox, routing, subscribers
 from substore.repository.consent import Provenance
 from substore.repository.writes import array_literal
 
@@ -141,8 +141,9 @@ up AS (
 ),
 {outbox.ctes()},
 history AS (
-  INSERT INTO consent_events (account_id, subscriber_id, at, action, source, detail)
-  SELECT CAST(:account_id AS bigint), up.id, CAST(:at AS timestamptz), 'REKEYED',
+  INSERT INTO consent_events (id, account_id, subscriber_id, at, action, source, detail)
+  SELECT nextval('consent_events_id_seq'), CAST(:account_id AS bigint), up.id,
+    CAST(:at AS timestamptz), 'REKEYED',
     CAST(:source AS text), up.old_e164 || ' -> ' || up.e164_number || ' (' || up.note || ')'
   FROM up WHERE up.old_e164 <> up.e164_number
 )
@@ -166,7 +167,8 @@ async def move_keys(
         "note": array_literal([m.note for m in moves]),
     }
     params |= {c: array_literal([m.key[c] for m in moves]) for c in KEY_COLUMNS}
-    return set((await conn.execute(sa.text(_move_sql()), params)).scalars())
+    # On Citus, on the account's node (routing.py): its CTEs write the outbox too.
+    return set((await routing.execute(conn, account_id, _move_sql(), params)).scalars())
 
 
 async def lock_rows(
