@@ -79,18 +79,20 @@ class Checkpoint:
             self.offsets = entry["offsets"]
 
     def _mark(self, first: int, last: int) -> None:
-        if len(self.done) <= last:
-            self.done.extend(bytes(last + 1 - len(self.done)))
+        self._reach(last)
         self.done[first : last + 1] = b"\x01" * (last + 1 - first)
 
     def _mark_rows(self, rows: list[int]) -> None:
         """_mark for each row: a lane's rows are rarely adjacent, so ranges save nothing."""
-        top = max(rows, default=-1)
-        if len(self.done) <= top:
-            self.done.extend(bytes(top + 1 - len(self.done)))
+        self._reach(max(rows, default=-1))
         done = self.done
         for number in rows:
             done[number] = 1
+
+    def _reach(self, number: int) -> None:
+        """`done` long enough to hold row `number`."""
+        if len(self.done) <= number:
+            self.done.extend(bytes(number + 1 - len(self.done)))
 
     @property
     def empty(self) -> bool:

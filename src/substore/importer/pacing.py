@@ -8,9 +8,9 @@ lanes allowed halve (at most once per SHRINK_SECONDS, since the batches already 
 flight answer for the old load), never below one; after GROW_SECONDS of answers at or
 below LOW_MS one more lane may send, never more than --concurrency. Below one lane, half
 a lane: while answers at one lane still say busy, the lane rests as long as each batch
-took before it sends the next, until an answer is no longer busy. Lanes keep their rows (the same
-number always travels in the same lane); only how many send at once changes. A server
-that sends no such header is never yielded to.
+took before it sends the next, until an answer is no longer busy. Lanes keep their rows
+(the same number always travels in the same lane); only how many send at once changes.
+A server that sends no such header is never yielded to.
 """
 
 from __future__ import annotations
